@@ -7,6 +7,7 @@ The hierarchy::
     ├── ServiceError             Kafka or Elasticsearch could not be provisioned, started or reached
     │   └── ServiceTimeout       a service did not become healthy in time
     ├── ProducerError            a producer could not deliver what it accepted
+    ├── ModelError               the spaCy model is missing or could not be installed or loaded
     └── DropArticle              a record is rejected with a reason (it goes to the dead-letter topic)
         ├── InvalidArticle       not a valid Article: bad JSON, wrong schema, empty or oversized text
         └── ExtractionError      raw text or a web page from which no article could be extracted
@@ -37,6 +38,10 @@ class ServiceTimeout(ServiceError):
 
 class ProducerError(WirehoseError):
     """A producer could not deliver one or more of the articles it accepted."""
+
+
+class ModelError(WirehoseError):
+    """The spaCy model is missing or could not be installed; the message says how to fix it."""
 
 
 class DropArticle(WirehoseError):
