@@ -130,7 +130,7 @@ class Article(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     article_id: str = Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")
     url: str | None = None
     title: str = ""
@@ -170,7 +170,9 @@ class Article(BaseModel):
         return value.astimezone(UTC)
 
     @classmethod
-    def create(cls, *, title: str, body: str, producer: str, url: str | None = None, **fields: object) -> Article:
+    def create(
+        cls, *, title: str, body: str, producer: str, url: str | None = None, **fields: object
+    ) -> Article:
         """Build a raw article, deriving ``article_id`` and ``content_hash``."""
         return cls.model_validate(
             {
@@ -202,17 +204,22 @@ class Article(BaseModel):
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidArticle("invalid-json", str(exc)) from exc
         if not isinstance(payload, dict):
-            raise InvalidArticle("wrong-schema", f"expected a JSON object, got {type(payload).__name__}")
+            raise InvalidArticle(
+                "wrong-schema", f"expected a JSON object, got {type(payload).__name__}"
+            )
         version = payload.get("schema_version")
         if version != SCHEMA_VERSION:
             raise InvalidArticle(
-                "unknown-schema-version", f"schema_version={version!r}, this build reads {SCHEMA_VERSION}"
+                "unknown-schema-version",
+                f"schema_version={version!r}, this build reads {SCHEMA_VERSION}",
             )
         body = payload.get("body")
         if isinstance(body, str) and not body.strip():
             raise InvalidArticle("empty-body", "the article body is empty")
         if max_body_chars is not None and isinstance(body, str) and len(body) > max_body_chars:
-            raise InvalidArticle("oversized-body", f"body has {len(body)} characters, limit {max_body_chars}")
+            raise InvalidArticle(
+                "oversized-body", f"body has {len(body)} characters, limit {max_body_chars}"
+            )
         try:
             return cls.model_validate(payload)
         except ValidationError as exc:

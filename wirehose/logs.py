@@ -10,7 +10,16 @@ import logging
 import sys
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-_NOISY = ("kafka", "aiokafka", "faust", "mode", "elastic_transport", "urllib3", "httpx", "trafilatura")
+_NOISY = (
+    "kafka",
+    "aiokafka",
+    "faust",
+    "mode",
+    "elastic_transport",
+    "urllib3",
+    "httpx",
+    "trafilatura",
+)
 
 
 def configure(level: str = "INFO") -> None:

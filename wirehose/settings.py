@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(
         9093, description="Port of the native Kafka broker's KRaft controller listener."
     )
-    kafka_version: str = Field("3.9.1", description="Apache Kafka version fetched from Maven Central.")
+    kafka_version: str = Field(
+        "3.9.1", description="Apache Kafka version fetched from Maven Central."
+    )
     kafka_heap: str = Field("512m", description="JVM heap of the native Kafka broker.")
     es_port: int = Field(9200, description="HTTP port of the native Elasticsearch node.")
     es_transport_port: int = Field(

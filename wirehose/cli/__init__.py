@@ -17,7 +17,10 @@ from wirehose.errors import WirehoseError
 
 # subcommand name -> module under wirehose.cli that defines `command`
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "services": ("wirehose.cli.services", "Provision, start, stop and check Kafka and Elasticsearch."),
+    "services": (
+        "wirehose.cli.services",
+        "Provision, start, stop and check Kafka and Elasticsearch.",
+    ),
     "model": ("wirehose.cli.model", "Install and check the spaCy model."),
     "settings": ("wirehose.cli.settings", "Print every setting, its value and where to change it."),
     "demo": ("wirehose.cli.demo", "Replay the seeds through the pipeline and search the result."),
@@ -57,7 +60,9 @@ def _available(module: str) -> bool:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wirehose")
-@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level (overrides WIREHOSE_LOG_LEVEL).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log at DEBUG level (overrides WIREHOSE_LOG_LEVEL)."
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
     """wirehose: streaming news ingestion.

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from wirehose.settings import Settings, get_settings
 
 
-def describe(settings: Settings) -> list[dict[str, object]]:
+def describe(settings: Settings) -> list[dict[str, str | None]]:
     rows = []
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
