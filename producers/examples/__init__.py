@@ -1,0 +1,1 @@
+"""Worked examples of live sources, walked through in docs/producers.md and run by the tests."""
