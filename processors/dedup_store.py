@@ -1,0 +1,131 @@
+"""Where the wire-copy detector keeps what it has seen: entries by article id, LSH buckets.
+
+The detector talks to a ``DedupStore`` so that the same logic runs on a dict in unit tests and
+on changelog-backed Faust tables in the worker (a restarted or rebalanced worker must still know
+what it saw). The interface is deliberately small - put, get, bucket members, expire - because
+every operation has to be cheap on a Kafka-backed key/value table too.
+
+An ``Entry`` holds what verification needs without the article text: the sorted 32-bit shingle
+hashes (about 4 bytes per word of story text), the bucket keys it is filed under and the mark it
+was given, so that a redelivered article gets the same mark again.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import struct
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
+
+from wirehose.article import DedupMark
+
+
+def pack_hashes(values: tuple[int, ...]) -> str:
+    """32-bit hashes as base64 of big-endian words: ~5.3 characters each instead of ~11 in JSON."""
+    return base64.b64encode(struct.pack(f">{len(values)}I", *values)).decode("ascii")
+
+
+def unpack_hashes(text: str) -> tuple[int, ...]:
+    raw = base64.b64decode(text.encode("ascii"))
+    return struct.unpack(f">{len(raw) // 4}I", raw)
+
+
+class Entry(BaseModel):
+    """One article as the dedup state remembers it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    when: datetime  # event time: published_at (never later than fetched_at), else fetched_at
+    exact_key: str
+    band_keys: tuple[str, ...]
+    shingles: tuple[int, ...]
+    mark: DedupMark
+
+    @property
+    def rank(self) -> tuple[datetime, str]:
+        """Canonical order: earliest event time first, then the smallest id (total, stable)."""
+        return (self.when, self.article_id)
+
+    @property
+    def bucket_keys(self) -> tuple[str, ...]:
+        return (self.exact_key, *self.band_keys)
+
+    @field_serializer("shingles")
+    def _pack(self, value: tuple[int, ...]) -> str:
+        return pack_hashes(value)
+
+    @field_validator("shingles", mode="before")
+    @classmethod
+    def _unpack(cls, value: Any) -> Any:
+        return unpack_hashes(value) if isinstance(value, str) else value
+
+
+class DedupStore(Protocol):
+    """The state behind ``WireCopyDetector``: entries by article id and LSH bucket membership."""
+
+    def get(self, article_id: str) -> Entry | None:
+        """The entry for ``article_id``, or ``None`` when unknown or expired."""
+        ...
+
+    def put(self, entry: Entry) -> None:
+        """Remember ``entry`` and file its id under each of its bucket keys (idempotent)."""
+        ...
+
+    def members(self, bucket_key: str) -> tuple[str, ...]:
+        """Ids filed under ``bucket_key``, in the order they were filed."""
+        ...
+
+    def expire(self, before: datetime) -> int:
+        """Forget every entry whose event time is before ``before``; return how many."""
+        ...
+
+
+class InMemoryDedupStore:
+    """A dict-backed ``DedupStore`` for unit tests, benchmarks and single-process use."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._buckets: dict[str, list[str]] = {}
+        self._by_time: list[tuple[datetime, str]] = []  # heap, so expiry costs what it removes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, article_id: str) -> Entry | None:
+        return self._entries.get(article_id)
+
+    def put(self, entry: Entry) -> None:
+        previous = self._entries.get(entry.article_id)
+        self._entries[entry.article_id] = entry
+        if previous is not None:
+            return
+        heapq.heappush(self._by_time, (entry.when, entry.article_id))
+        for key in entry.bucket_keys:
+            self._buckets.setdefault(key, []).append(entry.article_id)
+
+    def members(self, bucket_key: str) -> tuple[str, ...]:
+        return tuple(self._buckets.get(bucket_key, ()))
+
+    def bucket_count(self) -> int:
+        return len(self._buckets)
+
+    def expire(self, before: datetime) -> int:
+        removed = 0
+        while self._by_time and self._by_time[0][0] < before:
+            _, article_id = heapq.heappop(self._by_time)
+            entry = self._entries.pop(article_id, None)
+            if entry is None:
+                continue
+            removed += 1
+            for key in entry.bucket_keys:
+                ids = self._buckets.get(key)
+                if ids is None:
+                    continue
+                ids.remove(article_id)
+                if not ids:
+                    del self._buckets[key]
+        return removed

@@ -1,0 +1,173 @@
+"""WireCopyDetector: exact first, LSH proposes, verified similarity decides, rank picks canonical."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from processors.dedup import CANONICAL, WireCopyDetector, verify
+from processors.dedup_store import Entry, InMemoryDedupStore
+from wirehose.article import Article
+from wirehose.settings import Settings
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+T0 = datetime(2023, 10, 16, 18, 0, tzinfo=UTC)
+
+
+def seed_text(prefix: str) -> str:
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def article(body: str, *, url: str, minutes: int = 0, title: str = "") -> Article:
+    when = T0 + timedelta(minutes=minutes)
+    return Article.create(
+        title=title,
+        body=body,
+        url=f"https://example.invalid/{url}",
+        producer="test",
+        published_at=when,
+        fetched_at=when + timedelta(minutes=1),
+    )
+
+
+ORIGINAL = seed_text("000")
+PARAS = ORIGINAL.splitlines()
+
+
+def test_exact_copy_is_found_by_content_hash() -> None:
+    detector = WireCopyDetector()
+    first = detector.process(article(ORIGINAL, url="a"))
+    copy = detector.process(article(ORIGINAL, url="b", minutes=5, title="Another headline"))
+    assert first.dedup == CANONICAL
+    assert copy.dedup is not None
+    assert (copy.dedup.is_canonical, copy.dedup.duplicate_of) == (False, first.article_id)
+    assert (copy.dedup.method, copy.dedup.similarity) == ("exact", 1.0)
+    assert copy.content_hash == first.content_hash
+
+
+def test_syndicated_copy_with_packaging_and_an_edit_is_a_minhash_duplicate() -> None:
+    body = (
+        "\n".join(
+            [
+                "World",
+                "Facebook Twitter WhatsApp Email",
+                "JERUSALEM (Reuters) - " + PARAS[0].replace("on Monday", "Monday"),
+                *PARAS[1:],
+                "This post appeared first on Metro Wire",
+            ]
+        )
+        .replace("“", '"')
+        .replace("”", '"')
+    )
+    detector = WireCopyDetector()
+    original = detector.process(article(ORIGINAL, url="a"))
+    verdict = detector.classify(article(body, url="b", minutes=30))
+    assert verdict.mark.duplicate_of == original.article_id
+    assert verdict.mark.method == "minhash"
+    assert verdict.mark.similarity is not None
+    assert 0.95 <= verdict.mark.similarity < 1.0
+    assert verdict.candidates == 1
+
+
+def test_first_half_copy_is_a_duplicate_by_containment_not_jaccard() -> None:
+    half = "\n".join(PARAS[: len(PARAS) // 2 + 1])
+    detector = WireCopyDetector()
+    original = detector.process(article(ORIGINAL, url="a"))
+    mark = detector.process(article(half, url="b", minutes=10)).dedup
+    assert mark is not None
+    assert mark.duplicate_of == original.article_id
+    sim = verify(detector.signer.sign(article(half, url="x")).shingles,
+                 detector.signer.sign(original).shingles)  # fmt: skip
+    assert sim.jaccard < 0.8 <= sim.containment == mark.similarity
+
+
+def test_a_short_brief_quoting_a_long_story_is_not_its_copy() -> None:
+    brief = PARAS[0]  # one sentence: under 30% of the story and under 25 shingles
+    detector = WireCopyDetector()
+    detector.process(article(ORIGINAL, url="a"))
+    assert detector.process(article(brief, url="b", minutes=10)).dedup == CANONICAL
+
+
+def test_different_outlets_write_ups_of_one_event_are_not_duplicates() -> None:
+    detector = WireCopyDetector()
+    marks = [
+        detector.process(article(seed_text(p), url=p, minutes=i)).dedup
+        for i, p in enumerate(("000", "001", "002", "003", "004"))
+    ]
+    assert marks == [CANONICAL] * 5
+
+
+def test_canonical_is_the_earliest_published_and_a_late_original_supersedes() -> None:
+    detector = WireCopyDetector()
+    copy = article("Metro Wire\n" + ORIGINAL, url="copy", minutes=60)
+    original = article(ORIGINAL, url="orig", minutes=0)
+    assert detector.classify(copy).mark == CANONICAL  # nothing earlier seen yet
+    late = detector.classify(original)
+    assert late.mark == CANONICAL  # outranks what it matches: published first
+    assert late.supersedes == (copy.article_id,)
+    again = detector.classify(article(ORIGINAL + "\nRead more: x", url="third", minutes=90))
+    assert again.mark.duplicate_of == original.article_id  # best rank wins, not first arrival
+
+
+def test_same_stream_gives_the_same_marks_and_redelivery_repeats_the_mark() -> None:
+    stream = [article(seed_text(p), url=p, minutes=i) for i, p in enumerate(("000", "002"))]
+    stream += [
+        article(seed_text("000") + f"\nShare {n}", url=f"c{n}", minutes=10 + n) for n in range(3)
+    ]
+
+    def run() -> list[object]:
+        detector = WireCopyDetector()
+        return [detector.process(a).dedup for a in stream]
+
+    assert run() == run()
+    store = InMemoryDedupStore()
+    detector = WireCopyDetector(store=store)
+    first = [detector.process(a).dedup for a in stream]
+    replay = detector.classify(stream[3])
+    assert replay.replayed
+    assert replay.mark == first[3]
+    assert len(store) == len(stream)
+
+
+def test_copies_outside_the_window_are_not_candidates_and_old_state_expires() -> None:
+    store = InMemoryDedupStore()
+    detector = WireCopyDetector(store=store, window=timedelta(hours=1))
+    detector.process(article(ORIGINAL, url="a"))
+    later = detector.process(article(ORIGINAL, url="b", minutes=61)).dedup
+    assert later == CANONICAL
+    detector.process(article(seed_text("004"), url="c", minutes=200))
+    assert len(store) == 1
+    assert store.bucket_count() == 1 + detector.signer.bands
+
+
+def test_settings_drive_threshold_and_window() -> None:
+    settings = Settings(dedup_threshold=0.9, dedup_window_hours=6)
+    detector = WireCopyDetector.from_settings(settings)
+    assert (detector.threshold, detector.window) == (0.9, timedelta(hours=6))
+
+
+def test_verify_computes_exact_jaccard_and_guarded_containment() -> None:
+    big = tuple(range(100))
+    half = tuple(range(50))
+    assert verify(big, half).jaccard == pytest.approx(0.5)
+    assert verify(big, half).score == pytest.approx(1.0)
+    tiny = tuple(range(20))  # fully contained, but too short to be called a copy
+    assert verify(big, tiny).score == pytest.approx(0.2)
+    assert verify((), big).score == 0.0
+
+
+def test_entry_round_trips_with_packed_shingles() -> None:
+    entry = Entry(
+        article_id="ab" * 8,
+        when=T0,
+        exact_key="x:00",
+        band_keys=("b0:11",),
+        shingles=(1, 2, 4_294_967_295),
+        mark=CANONICAL,
+    )
+    data = entry.model_dump_json()
+    assert "4294967295" not in data  # packed, not a JSON list of numbers
+    assert Entry.model_validate_json(data) == entry
