@@ -75,13 +75,17 @@ def services() -> Iterator[TestServices]:
             if not kafka:
                 from testcontainers.kafka import KafkaContainer
 
-                container = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft())
+                container = stack.enter_context(
+                    KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft()
+                )
                 kafka, origin["kafka"] = container.get_bootstrap_server(), "testcontainers"
             if not es_url:
                 from testcontainers.elasticsearch import ElasticSearchContainer
 
                 es = stack.enter_context(
-                    ElasticSearchContainer("docker.elastic.co/elasticsearch/elasticsearch:8.19.4", mem_limit="1g")
+                    ElasticSearchContainer(
+                        "docker.elastic.co/elasticsearch/elasticsearch:8.19.4", mem_limit="1g"
+                    )
                 )
                 es_url, origin["es"] = es.get_url(), "testcontainers"
         if not kafka or not es_url:
@@ -136,7 +140,9 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 
 @pytest.fixture
-def new_topic(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
+def new_topic(
+    kafka_bootstrap: str, unique_name: Callable[[str], str]
+) -> Iterator[Callable[..., str]]:
     """Create a fresh topic (deleted after the test): ``new_topic("raw", partitions=4)``."""
     from kafka.admin import KafkaAdminClient, NewTopic
 

@@ -1,0 +1,132 @@
+"""The enrichment pipeline as plain objects: raw Kafka records in, enriched articles or dead letters out.
+
+The Faust agents in ``processors.app`` are thin shells around this: they hand over a batch of
+records and publish what comes back. Everything here runs, and is unit-tested, without a broker.
+
+A step is anything with a ``step_id`` and ``process(article) -> Article`` that raises
+``DropArticle`` to reject one article; a step that is cheaper in bulk (spaCy's ``nlp.pipe``)
+also offers ``process_batch``. Steps run in order; a rejected article leaves the batch as a
+dead letter naming the step, and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from wirehose.article import Article
+from wirehose.deadletter import DeadLetter
+from wirehose.errors import DropArticle
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Step(Protocol):
+    step_id: str
+
+    def process(self, article: Article) -> Article: ...
+
+
+@runtime_checkable
+class BatchStep(Step, Protocol):
+    def process_batch(self, articles: Sequence[Article]) -> list[Article]: ...
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """A Kafka record as the pipeline sees it: bytes plus where they came from."""
+
+    value: bytes | None
+    key: bytes | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass
+class BatchResult:
+    articles: list[Article]
+    dead_letters: list[DeadLetter]
+
+
+class Validate:
+    """Parse wire bytes into an ``Article``; anything else is a dead letter with the reason."""
+
+    step_id = "validate"
+
+    def __init__(self, max_body_chars: int) -> None:
+        self.max_body_chars = max_body_chars
+
+    def parse(self, record: RawRecord) -> Article:
+        return Article.from_bytes(record.value, max_body_chars=self.max_body_chars)
+
+
+class Stamp:
+    """The last step: when this article was processed."""
+
+    step_id = "stamp"
+
+    def process(self, article: Article) -> Article:
+        return article.model_copy(update={"processed_at": datetime.now(UTC)})
+
+
+class EnrichmentPipeline:
+    """Validate, then run each step over the batch, collecting dead letters as they fall out."""
+
+    def __init__(self, validate: Validate, steps: Sequence[Step]) -> None:
+        self.validate = validate
+        self.steps = list(steps)
+
+    def run(self, records: Sequence[RawRecord]) -> BatchResult:
+        dead: list[DeadLetter] = []
+        # Keep each article paired with its record so a later rejection still names the offset.
+        live: list[tuple[RawRecord, Article]] = []
+        for record in records:
+            try:
+                live.append((record, self.validate.parse(record)))
+            except DropArticle as drop:
+                dead.append(self._dead(drop, self.validate.step_id, record, None))
+        for step in self.steps:
+            if not live:
+                break
+            live = self._run_step(step, live, dead)
+        return BatchResult(articles=[article for _, article in live], dead_letters=dead)
+
+    def _run_step(
+        self, step: Step, live: list[tuple[RawRecord, Article]], dead: list[DeadLetter]
+    ) -> list[tuple[RawRecord, Article]]:
+        if isinstance(step, BatchStep) and len(live) > 1:
+            try:
+                done = step.process_batch([article for _, article in live])
+                return [(record, article) for (record, _), article in zip(live, done, strict=True)]
+            except DropArticle:
+                # One bad article spoiled the batch: fall back to one at a time to find it.
+                log.info("batch step rejected an article, retrying singly step=%s", step.step_id)
+        survivors: list[tuple[RawRecord, Article]] = []
+        for record, article in live:
+            try:
+                survivors.append((record, step.process(article)))
+            except DropArticle as drop:
+                dead.append(self._dead(drop, step.step_id, record, article.article_id))
+        return survivors
+
+    @staticmethod
+    def _dead(
+        drop: DropArticle, step: str, record: RawRecord, article_id: str | None
+    ) -> DeadLetter:
+        letter = DeadLetter.from_drop(
+            drop,
+            step=step,
+            original=record.value,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            article_id=article_id,
+        )
+        letter.log()
+        return letter

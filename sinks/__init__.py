@@ -1,0 +1,1 @@
+"""Sinks: where enriched articles leave Kafka. A sink is ``setup()``, ``add()``, ``flush()``."""
