@@ -29,7 +29,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from producers.kafka import ArticleProducer, DeliveryReport, ensure_topics
@@ -126,8 +126,9 @@ class SourceRunner:
         now = self._clock() if now is None else now
         due = [s for s in self._states if s.next_due <= now]
         report = DeliveryReport()
-        for outcome in self._pool.map(self._poll, due):
-            report.merge(self._settle(outcome, now))
+        # Publish each source's articles as soon as its poll returns, not after the slowest.
+        for future in as_completed([self._pool.submit(self._poll, state) for state in due]):
+            report.merge(self._settle(future.result(), now))
         return report
 
     def next_due(self) -> float:

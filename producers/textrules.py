@@ -78,8 +78,10 @@ _APPEARED_FIRST = re.compile(
     r"was originally published|originally appeared) (?:on|in|at) (?P<pub>.+?)\.?$",
     re.IGNORECASE,
 )
+# "Copyright" or "(c)" must be followed by a year, so prose such as "Copyright law ..." is safe.
 _COPYRIGHT = re.compile(
-    r"^(?:copyright|©|\(c\))\s*©?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?(?P<pub>.+?)"
+    r"^(?:(?:copyright|\(c\))\s*©?\s*(?=\d{4})|©\s*)"
+    r"(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?(?P<pub>.+?)"
     r"\s*(?:[.,]?\s*all rights reserved)?\.?$",
     re.IGNORECASE,
 )

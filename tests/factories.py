@@ -79,3 +79,91 @@ class FakeKafkaProducer:
 
     def close(self, timeout: float | None = None) -> None:
         self.closed = True
+
+
+# --- feeds and pages (RSS/Atom producer tests) -------------------------------------------------
+
+
+def rss_feed(
+    items: list[dict[str, str]], *, title: str = "Example Wire", lang: str = "en-us"
+) -> bytes:
+    """An RSS 2.0 document; item keys: title, link, guid, description, content, pubDate, author."""
+    parts = []
+    for item in items:
+        fields = "".join(
+            f"<{tag}>{_cdata(item[key])}</{tag}>"
+            for key, tag in (
+                ("title", "title"), ("link", "link"), ("guid", "guid"),
+                ("description", "description"), ("pubDate", "pubDate"), ("author", "author"),
+                ("content", "content:encoded"),
+            )
+            if key in item
+        )  # fmt: skip
+        parts.append(f"<item>{fields}</item>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>{title}</title><link>https://wire.example/</link>"
+        f"<language>{lang}</language><description>test feed</description>"
+        + "".join(parts)
+        + "</channel></rss>"
+    ).encode("utf-8")
+
+
+def atom_feed(entries: list[dict[str, str]], *, title: str = "Example Atom") -> bytes:
+    """An Atom 1.0 document; entry keys: title, link, id, summary, content, updated, author."""
+    parts = []
+    for entry in entries:
+        body = [f"<title>{_esc(entry['title'])}</title>"]
+        if "link" in entry:
+            body.append(f'<link rel="alternate" href="{_esc(entry["link"])}"/>')
+        body.append(f"<id>{_esc(entry.get('id') or entry.get('link', 'urn:x'))}</id>")
+        body.append(f"<updated>{entry.get('updated', '2024-03-01T10:00:00Z')}</updated>")
+        if "summary" in entry:
+            body.append(f"<summary>{_esc(entry['summary'])}</summary>")
+        if "content" in entry:
+            body.append(f'<content type="html">{_esc(entry["content"])}</content>')
+        if "author" in entry:
+            body.append(f"<author><name>{_esc(entry['author'])}</name></author>")
+        parts.append("<entry>" + "".join(body) + "</entry>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{_esc(title)}</title><id>urn:example:atom</id>"
+        "<updated>2024-03-01T10:00:00Z</updated>" + "".join(parts) + "</feed>"
+    ).encode("utf-8")
+
+
+def article_page(title: str, paragraphs: list[str], *, site: str = "Example Site") -> bytes:
+    """A news page with navigation, share buttons and a footer around the story."""
+    story = "".join(f"<p>{_esc(p)}</p>" for p in paragraphs)
+    return (
+        f"<!doctype html><html lang='en'><head><title>{_esc(title)}</title>"
+        f"<meta property='og:site_name' content='{_esc(site)}'>"
+        "<meta name='author' content='Jane Reporter'></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a> <a href='/sport'>Sport</a></nav>"
+        f"<article><h1>{_esc(title)}</h1>{story}</article>"
+        "<aside>Share: Facebook Twitter Email</aside>"
+        "<footer>Copyright 2024 Example Site. All rights reserved.</footer></body></html>"
+    ).encode()
+
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol "lol">'
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
+        for i in range(1, 10)
+    )
+    + b']><rss version="2.0"><channel><title>&lol9;</title><item><title>x</title>'
+    b"<description>&lol9;</description></item></channel></rss>"
+)
+
+
+def _esc(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _cdata(text: str) -> str:
+    return f"<![CDATA[{text}]]>"
