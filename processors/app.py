@@ -61,7 +61,7 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=True,
-        web_host="127.0.0.1",
+        web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         web_in_thread=False,
         datadir=str(datadir),

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     app_id: str = Field(
         "wirehose", description="Faust application id: consumer group and table prefix."
     )
+    worker_web_host: str = Field(
+        "127.0.0.1",
+        description="Address the worker's web server binds (0.0.0.0 inside a container).",
+    )
     worker_web_port: int = Field(
         6066, description="Port of the worker's web server (health and metrics)."
     )

@@ -183,6 +183,7 @@ class KafkaService(NativeService):
             admin = KafkaAdminClient(
                 bootstrap_servers=self.address,
                 request_timeout_ms=3000,
+                bootstrap_timeout_ms=3000,
                 client_id="wirehose-health",
             )
         except (KafkaError, OSError, ValueError):

@@ -1,0 +1,86 @@
+"""Native service management without starting a JVM: JDK discovery, config, life-cycle guards."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from wirehose.errors import ServiceError
+from wirehose.services import resolve_endpoints
+from wirehose.services.elasticsearch import ElasticsearchService
+from wirehose.services.kafka import KafkaService
+from wirehose.services.runtime import find_java_home, java_major
+from wirehose.settings import Settings
+
+
+def _fake_jdk(root: Path, name: str, version: str) -> Path:
+    home = root / name
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "java").write_text("#!/bin/sh\n")
+    (home / "release").write_text(f'JAVA_VERSION="{version}"\n')
+    return home
+
+
+def test_java_major_reads_the_release_file(tmp_path: Path) -> None:
+    assert java_major(_fake_jdk(tmp_path, "jdk17", "17.0.15")) == 17
+    assert java_major(tmp_path / "nothing") is None
+
+
+def test_an_explicit_supported_jdk_wins(tmp_path: Path) -> None:
+    jdk = _fake_jdk(tmp_path, "jdk21", "21.0.2")
+    assert find_java_home(Settings(java_home=jdk)) == jdk
+
+
+def test_endpoints_from_the_environment_start_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("WIREHOSE_KAFKA_BOOTSTRAP", "broker-a:9092,broker-b:9092")
+    monkeypatch.setenv("WIREHOSE_ES_URL", "https://search.example:9243")
+    settings = Settings(home=tmp_path)
+    assert not settings.kafka_managed and not settings.es_managed
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("nothing may be started when endpoints are given")
+
+    monkeypatch.setattr(KafkaService, "up", refuse)
+    monkeypatch.setattr(ElasticsearchService, "up", refuse)
+    endpoints = resolve_endpoints(settings)
+    assert endpoints.kafka_bootstrap == "broker-a:9092,broker-b:9092"
+    assert endpoints.es_url == "https://search.example:9243"
+
+
+def test_a_port_held_by_a_stranger_is_reported_not_fought(tmp_path: Path) -> None:
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        port = stranger.getsockname()[1]
+        service = KafkaService(Settings(home=tmp_path, kafka_port=port))
+        with pytest.raises(ServiceError, match=f"port {port} is taken"):
+            service.up()
+
+
+def test_kafka_config_is_kraft_on_loopback(tmp_path: Path) -> None:
+    service = KafkaService(
+        Settings(home=tmp_path, kafka_port=19092, kafka_controller_port=19093, topic_partitions=6)
+    )
+    config = service._write_config().read_text()
+    assert "process.roles=broker,controller" in config
+    assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in config
+    assert "controller.quorum.voters=1@127.0.0.1:19093" in config
+    assert "num.partitions=6" in config
+    assert "zookeeper" not in config
+
+
+def test_status_of_a_service_never_started_is_down(tmp_path: Path) -> None:
+    state = ElasticsearchService(Settings(home=tmp_path, es_port=1)).status()
+    assert (state.running, state.healthy, state.pid) == (False, False, None)
+
+
+def test_down_without_a_running_service_is_harmless(tmp_path: Path) -> None:
+    service = KafkaService(Settings(home=tmp_path))
+    service.pid_file.parent.mkdir(parents=True)
+    service.pid_file.write_text("999999999\n")  # a stale pid file, as a crash leaves behind
+    assert service.down() is False
+    assert not service.pid_file.exists()
