@@ -39,7 +39,8 @@ def test_endpoints_from_the_environment_start_nothing(
     monkeypatch.setenv("WIREHOSE_KAFKA_BOOTSTRAP", "broker-a:9092,broker-b:9092")
     monkeypatch.setenv("WIREHOSE_ES_URL", "https://search.example:9243")
     settings = Settings(home=tmp_path)
-    assert not settings.kafka_managed and not settings.es_managed
+    assert not settings.kafka_managed
+    assert not settings.es_managed
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("nothing may be started when endpoints are given")

@@ -105,6 +105,7 @@ class ElasticsearchService(NativeService):
                 f"-DoutputDirectory={self.zip_path.parent}",
             ],
             workdir=self.settings.home / "dist" / "es-maven",
+            repository=self.settings.home / "maven",
         )
         if not self.zip_path.exists():
             raise ServiceError(f"Maven finished but {self.zip_path} is missing")

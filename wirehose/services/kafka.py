@@ -92,6 +92,7 @@ class KafkaService(NativeService):
                 "-DincludeScope=runtime",
             ],
             workdir=self.dist_dir / "maven",
+            repository=self.settings.home / "maven",
         )
         marker.touch()
 

@@ -72,7 +72,7 @@ def find_java_home(settings: Settings) -> Path:
     )
 
 
-def maven_fetch(pom: str, goal_args: Sequence[str], *, workdir: Path) -> None:
+def maven_fetch(pom: str, goal_args: Sequence[str], *, workdir: Path, repository: Path) -> None:
     """Run Maven on a generated pom; Maven's own settings (mirrors, proxies) apply."""
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -83,7 +83,17 @@ def maven_fetch(pom: str, goal_args: Sequence[str], *, workdir: Path) -> None:
         )
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "pom.xml").write_text(pom)
-    cmd = [mvn, "-B", "-q", "-f", str(workdir / "pom.xml"), *goal_args]
+    # A Maven repository of our own under WIREHOSE_HOME: one folder holds every download, and
+    # removing it really starts from cold.
+    cmd = [
+        mvn,
+        "-B",
+        "-q",
+        f"-Dmaven.repo.local={repository}",
+        "-f",
+        str(workdir / "pom.xml"),
+        *goal_args,
+    ]
     log.info("fetching from Maven Central cmd=%s", " ".join(cmd[1:]))
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
