@@ -25,6 +25,13 @@ from wirehose.settings import get_settings
     type=click.FloatRange(min=1),
     help="Seconds between polls of each feed. [default: 300, or the config's interval]",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds one feed download may take in all; slower servers are cut off.",
+)
 @click.option("--once", is_flag=True, help="Poll every feed once, report and exit.")
 @click.option("--no-pages", is_flag=True, help="Never fetch linked pages for teaser items.")
 @click.option("--topic", help="Topic to write to. [default: WIREHOSE_TOPIC_RAW]")
@@ -33,6 +40,7 @@ def command(
     feed_urls: tuple[str, ...],
     config_path: Path | None,
     interval: float | None,
+    timeout: float,
     once: bool,
     no_pages: bool,
     topic: str | None,
@@ -63,7 +71,10 @@ def command(
 
     With --once the exit status is 1 if any feed failed or any item was not delivered.
     """
+    from dataclasses import replace
+
     from producers.base import SourceRunner
+    from producers.fetch import FEED_LIMITS, PAGE_LIMITS
     from producers.kafka import ArticleProducer, ensure_topics
     from producers.rss import FeedConfig, FeedSource, load_feed_config
 
@@ -84,6 +95,8 @@ def command(
                 state_dir=state_dir,
                 interval=interval or feed.interval or default_interval,
                 fetch_pages=feed.fetch_pages and not no_pages,
+                limits=replace(FEED_LIMITS, deadline=timeout),
+                page_limits=replace(PAGE_LIMITS, deadline=min(PAGE_LIMITS.deadline, timeout)),
             )
             for feed in {f.url: f for f in feeds}.values()  # a feed listed twice polls once
         ]
