@@ -57,11 +57,11 @@ class ElasticsearchService(NativeService):
 
     @property
     def runtime_root(self) -> Path:
-        return (
-            _ROOT_RUNTIME / "elasticsearch"
-            if self.as_root
-            else self.settings.home / "elasticsearch"
-        )
+        # Keyed by port so two nodes on one machine (a second WIREHOSE_HOME, the fault tests'
+        # private node) never share files.
+        if self.as_root:
+            return _ROOT_RUNTIME / f"elasticsearch-{self.settings.es_port}"
+        return self.settings.home / "elasticsearch"
 
     @property
     def es_home(self) -> Path:
