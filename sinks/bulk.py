@@ -23,13 +23,16 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError
 
 from wirehose.errors import ServiceError
+
+if TYPE_CHECKING:
+    from wirehose.article import Article
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,7 @@ class Doc:
     version: int
     source: dict[str, Any]
     size: int
+    article: Article | None = None
     offset: int | None = None
     partition: int | None = None
 

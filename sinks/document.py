@@ -29,13 +29,6 @@ PEOPLE_LABELS = frozenset({"PERSON"})
 ORGANIZATION_LABELS = frozenset({"ORG"})
 PLACE_LABELS = frozenset({"GPE", "LOC"})
 
-ENTITY_FACETS: dict[str, str] = {
-    "person": "people",
-    "org": "organizations",
-    "place": "places",
-    "other": "others",
-}
-
 
 def facet_of(label: str) -> str:
     """The facet field an entity label belongs to."""

@@ -1,45 +1,128 @@
-"""The articles index: a versioned index behind an alias, so the mapping can change by reindexing."""
+"""The articles index: its settings, mapping and index template, versioned behind an alias.
+
+Searches and writes go through the alias (``WIREHOSE_INDEX_ALIAS``, default ``articles``); the
+alias points at ``<alias>-v<N>``. A mapping change bumps ``MAPPING_VERSION``; ``wirehose index
+migrate`` then builds the next ``-v<N+1>`` from the current code, copies the documents and swaps
+the alias in one atomic request (see ``sinks.indices``).
+
+Choices, and why:
+
+- ``dynamic: strict``: a field the mapping does not know is a bug in the document builder
+  (``sinks.document``), and it should fail loudly (the document is dead-lettered with
+  Elasticsearch's reason) rather than grow a guessed mapping that the next index version lacks.
+- ``english`` analysis for title, subtitle and body: stemming ("negotiations" finds
+  "negotiation") and English stop words. It is a built-in analyzer on a full distribution and
+  comes from wirehose's small plugin on the slim native node; where neither exists the index falls
+  back to ``standard`` and records that in ``_meta.analyzer`` (``wirehose index status`` shows it).
+  Only core analysis components are used, so one mapping works on both distributions.
+- Entity facets are keyword arrays of canonical forms (what a terms aggregation counts), each
+  with a ``folded`` (lower-cased) sub-field so filters match "sergei lavrov" too. The full entity
+  list is ``nested`` so "X as a PERSON" is one condition on one entity, not two on the article.
+- ``auto_expand_replicas: 0-1``: green on the single native node, one replica on a real cluster.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
-
-from elasticsearch import Elasticsearch
 
 MAPPING_VERSION = 1
 
-MAPPINGS: dict[str, Any] = {
-    "dynamic": "false",
-    "properties": {
-        "article_id": {"type": "keyword"},
-        "title": {
-            "type": "text",
-            "analyzer": "english",
-            "fields": {"raw": {"type": "keyword", "ignore_above": 512}},
-        },
-        "body": {"type": "text", "analyzer": "english"},
-        "publisher": {"type": "keyword"},
-        "agencies": {"type": "keyword"},
-        "story_id": {"type": "keyword"},
-        "published_at": {"type": "date"},
-        "fetched_at": {"type": "date"},
-    },
+TEXT_ANALYZER = "english"
+FALLBACK_ANALYZER = "standard"
+FOLDED = "folded"  # the lower-case normalizer and the sub-field that uses it
+
+_FACET = {
+    "type": "keyword",
+    "ignore_above": 256,
+    "fields": {FOLDED: {"type": "keyword", "normalizer": FOLDED, "ignore_above": 256}},
 }
+_KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
 
-def index_name(alias: str, version: int = MAPPING_VERSION) -> str:
-    return f"{alias}-v{version}"
+def _text(analyzer: str, *, raw: bool = False) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "text", "analyzer": analyzer}
+    if raw:
+        # Exact title for sorting, Kibana tables and "same headline" checks.
+        field["fields"] = {"raw": {"type": "keyword", "ignore_above": 512}}
+    return field
 
 
-def ensure_index(client: Elasticsearch, alias: str) -> str:
-    """Create ``<alias>-v<N>`` with the alias pointing at it, unless the alias exists."""
-    if client.indices.exists_alias(name=alias):
-        return alias
-    name = index_name(alias)
-    client.indices.create(
-        index=name,
-        mappings=MAPPINGS,
-        settings={"number_of_shards": 1, "number_of_replicas": 0},
-        aliases={alias: {"is_write_index": True}},
-    )
-    return name
+def mappings(analyzer: str = TEXT_ANALYZER) -> dict[str, Any]:
+    """The mapping of one index version; ``analyzer`` is ``english`` unless the node lacks it."""
+    facet = copy.deepcopy(_FACET)
+    return {
+        "dynamic": "strict",
+        "_meta": {"wirehose_mapping_version": MAPPING_VERSION, "analyzer": analyzer},
+        "properties": {
+            "article_id": {"type": "keyword"},
+            "schema_version": {"type": "short"},
+            "url": {"type": "keyword", "ignore_above": 2048},
+            "title": _text(analyzer, raw=True),
+            "subtitle": _text(analyzer),
+            "body": _text(analyzer),
+            "publisher": facet,
+            "byline": _KEYWORD,
+            "agencies": facet,
+            "language": {"type": "keyword"},
+            "producer": {"type": "keyword"},
+            "source": _KEYWORD,
+            "content_hash": {"type": "keyword"},
+            "published_at": {"type": "date"},
+            "fetched_at": {"type": "date"},
+            "processed_at": {"type": "date"},
+            "indexed_at": {"type": "date"},
+            "date": {"type": "date"},
+            "is_canonical": {"type": "boolean"},
+            "duplicate_of": {"type": "keyword"},
+            "similarity": {"type": "float"},
+            "dedup_method": {"type": "keyword"},
+            "story_id": {"type": "keyword"},
+            "story_key": {"type": "keyword"},
+            "people": facet,
+            "organizations": facet,
+            "places": facet,
+            "others": facet,
+            "entity_names": facet,
+            "entity_labels": {"type": "keyword"},
+            "entities": {
+                "type": "nested",
+                "properties": {
+                    "label": {"type": "keyword"},
+                    "canonical": facet,
+                    "text": {"type": "keyword", "ignore_above": 256},
+                    "field": {"type": "keyword"},
+                    "start": {"type": "integer", "index": False},
+                    "end": {"type": "integer", "index": False},
+                },
+            },
+        },
+    }
+
+
+def index_settings() -> dict[str, Any]:
+    return {
+        "number_of_shards": 1,
+        "auto_expand_replicas": "0-1",
+        "analysis": {"normalizer": {FOLDED: {"type": "custom", "filter": ["lowercase"]}}},
+    }
+
+
+def index_name(alias: str, generation: int) -> str:
+    """``articles`` + 3 -> ``articles-v3``."""
+    return f"{alias}-v{generation}"
+
+
+def template_name(alias: str) -> str:
+    return f"wirehose-{alias}"
+
+
+def index_template(alias: str, analyzer: str = TEXT_ANALYZER) -> dict[str, Any]:
+    """A composable template for every ``<alias>-v*``: an index created by hand (or by a
+    reindex tool) under that pattern gets the same settings and mapping."""
+    return {
+        "index_patterns": [f"{alias}-v*"],
+        "priority": 200,
+        "template": {"settings": index_settings(), "mappings": mappings(analyzer)},
+        "_meta": {"description": "wirehose articles", "mapping_version": MAPPING_VERSION},
+    }

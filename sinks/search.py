@@ -1,0 +1,264 @@
+"""Searching the articles index: a ``SearchRequest`` becomes Elasticsearch queries, the responses
+a ``SearchResult`` (``sinks.results``). Query building is pure, so it is unit-tested without ES.
+
+One search is two requests:
+
+1. The hits and facets. Canonical articles only by default (wire copies would otherwise bury
+   everything under ten near-identical hits), collapsed on ``story_key`` so each story shows once
+   with its best match, plus terms aggregations for the facets.
+2. Coverage of the stories on the page: how many articles (copies included) and which outlets
+   carried each. It cannot ride on request 1: that one excludes copies, and the collapse's inner
+   hits only see what the main query matched.
+
+Entity filters match canonical forms case-insensitively (the ``folded`` sub-fields); several
+values of one entity filter must all be present (drill-down narrows), several publishers,
+agencies or stories are alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elasticsearch import Elasticsearch, NotFoundError
+
+from sinks.render import render
+from sinks.results import SearchResult, add_coverage, parse_response
+from wirehose.errors import ServiceError
+from wirehose.settings import Settings
+
+__all__ = ["SearchRequest", "SearchResult", "build_coverage", "build_search", "render", "search"]
+
+SortOrder = Literal["relevance", "date"]
+
+# facet name -> field aggregated; the order is the order facets are shown in.
+FACET_FIELDS: dict[str, str] = {
+    "people": "people",
+    "organizations": "organizations",
+    "places": "places",
+    "publishers": "publisher",
+    "agencies": "agencies",
+    "stories": "story_id",
+}
+HIT_SOURCE = [
+    "article_id", "title", "url", "publisher", "agencies", "date", "published_at",
+    "story_id", "story_key", "is_canonical", "duplicate_of", "similarity",
+    "people", "organizations", "places",
+]  # fmt: skip
+HIGHLIGHT_TAGS = ("<em>", "</em>")
+_RELATIVE = re.compile(r"^(\d+)([mhdwMy])$")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """Everything a search can ask; every field has a sensible default."""
+
+    query: str = ""
+    people: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    entity_types: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    stories: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    include_duplicates: bool = False
+    collapse: bool = True
+    sort: SortOrder = "relevance"
+    size: int = 10
+    offset: int = 0
+    facet_size: int = 10
+    coverage_outlets: int = 10
+
+
+def parse_when(text: str, *, end: bool = False) -> str:
+    """A ``--since``/``--until`` value as an Elasticsearch date: ISO date or datetime, a relative
+    age (``90m``, ``12h``, ``7d``, ``2w``, ``3M``, ``1y``) or raw date math (``now-7d/d``).
+
+    A bare date as an end bound means the whole day (``2023-12-10||/d`` rounds up under ``lte``).
+    """
+    value = text.strip()
+    if match := _RELATIVE.match(value):
+        return f"now-{match.group(1)}{match.group(2)}"
+    if value.startswith("now"):
+        return value
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return f"{day.isoformat()}||/d" if end else day.isoformat()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not a date: use 2023-12-10, 2023-12-10T16:15:00Z, 7d, 12h or now-1w"
+        ) from exc
+
+
+def text_query(query: str) -> dict[str, Any]:
+    """``multi_match`` over title (boosted) and body; a query in double quotes is a phrase."""
+    stripped = query.strip()
+    if len(stripped) > 1 and stripped.startswith('"') and stripped.endswith('"'):
+        return {
+            "multi_match": {
+                "query": stripped[1:-1],
+                "fields": ["title^2", "body"],
+                "type": "phrase",
+            }
+        }
+    return {
+        "multi_match": {
+            "query": stripped,
+            "fields": ["title^2", "body"],
+            "type": "best_fields",
+            "operator": "and",
+            "tie_breaker": 0.3,
+        }
+    }
+
+
+def filters(request: SearchRequest, *, canonical_only: bool) -> list[dict[str, Any]]:
+    """The filter clauses of a request (they do not score)."""
+    clauses: list[dict[str, Any]] = []
+    if canonical_only:
+        clauses.append({"term": {"is_canonical": True}})
+    for field_name, values in (
+        ("people", request.people),
+        ("organizations", request.organizations),
+        ("places", request.places),
+    ):
+        clauses.extend({"term": {f"{field_name}.folded": value}} for value in values)
+    types = [t.upper() for t in request.entity_types]
+    for value in request.entities:
+        must: list[dict[str, Any]] = [{"term": {"entities.canonical.folded": value}}]
+        if types:
+            must.append({"terms": {"entities.label": types}})
+        clauses.append({"nested": {"path": "entities", "query": {"bool": {"filter": must}}}})
+    if types and not request.entities:
+        clauses.append({"terms": {"entity_labels": types}})
+    if request.publishers:
+        clauses.append({"terms": {"publisher.folded": list(request.publishers)}})
+    if request.agencies:
+        clauses.append({"terms": {"agencies.folded": list(request.agencies)}})
+    if request.stories:
+        clauses.append({"terms": {"story_id": list(request.stories)}})
+    if request.since or request.until:
+        bounds: dict[str, str] = {}
+        if request.since:
+            bounds["gte"] = parse_when(request.since)
+        if request.until:
+            bounds["lte"] = parse_when(request.until, end=True)
+        clauses.append({"range": {"date": bounds}})
+    return clauses
+
+
+def _query(request: SearchRequest, *, canonical_only: bool) -> dict[str, Any]:
+    must = [text_query(request.query)] if request.query.strip() else []
+    return {"bool": {"must": must, "filter": filters(request, canonical_only=canonical_only)}}
+
+
+def build_search(request: SearchRequest) -> dict[str, Any]:
+    """The body of request 1: hits (collapsed per story), highlights and facets."""
+    has_text = bool(request.query.strip())
+    by_date: list[Any] = [{"date": {"order": "desc"}}, "_score"]
+    sort = (
+        ["_score", {"date": {"order": "desc"}}]
+        if request.sort == "relevance" and has_text
+        else by_date
+    )
+    aggs: dict[str, Any] = {
+        name: {"terms": {"field": field_name, "size": request.facet_size}}
+        for name, field_name in FACET_FIELDS.items()
+    }
+    aggs["stories"]["aggs"] = {
+        "headline": {
+            "top_hits": {"size": 1, "sort": [{"date": {"order": "asc"}}], "_source": ["title"]}
+        }
+    }
+    aggs["story_count"] = {"cardinality": {"field": "story_key"}}
+    body: dict[str, Any] = {
+        "query": _query(request, canonical_only=not request.include_duplicates),
+        "sort": sort,
+        "size": request.size,
+        "from": request.offset,
+        "track_total_hits": True,
+        "_source": HIT_SOURCE,
+        "aggs": aggs,
+        "highlight": {
+            "pre_tags": [HIGHLIGHT_TAGS[0]],
+            "post_tags": [HIGHLIGHT_TAGS[1]],
+            "fields": {
+                "title": {"number_of_fragments": 0},
+                # no_match_size: a hit found by filters alone still shows the start of its body.
+                "body": {"fragment_size": 180, "number_of_fragments": 2, "no_match_size": 180},
+            },
+        },
+    }
+    if request.collapse:
+        body["collapse"] = {
+            "field": "story_key",
+            "inner_hits": {
+                "name": "story",
+                "size": 5,
+                "sort": [{"date": {"order": "asc"}}],
+                "_source": ["article_id", "title", "publisher", "url", "date", "is_canonical"],
+            },
+        }
+    return body
+
+
+def build_coverage(request: SearchRequest, story_keys: list[str]) -> dict[str, Any]:
+    """The body of request 2: per story on the page, articles (copies included) and outlets."""
+    query = _query(request, canonical_only=False)
+    query["bool"]["filter"].append({"terms": {"story_key": story_keys}})
+    return {
+        "query": query,
+        "size": 0,
+        "aggs": {
+            "by_story": {
+                "terms": {"field": "story_key", "size": max(1, len(story_keys))},
+                "aggs": {
+                    "outlets": {"terms": {"field": "publisher", "size": request.coverage_outlets}},
+                    "outlet_count": {"cardinality": {"field": "publisher"}},
+                    "copies": {"filter": {"term": {"is_canonical": False}}},
+                },
+            }
+        },
+    }
+
+
+def search(
+    settings: Settings, request: SearchRequest, *, client: Elasticsearch | None = None
+) -> SearchResult:
+    """Run a search through ``settings.index_alias`` and shape the result."""
+    from sinks.client import es_client
+
+    es = client if client is not None else es_client(settings)
+    alias = settings.index_alias
+    try:
+        response = es.search(index=alias, **build_search(request))
+        result = parse_response(dict(response), request)
+        keys = [hit.story_key for hit in result.hits if hit.story_key]
+        if request.collapse and keys:
+            coverage = es.search(index=alias, **build_coverage(request, keys))
+            add_coverage(result, dict(coverage))
+        return result
+    except NotFoundError as exc:
+        raise ServiceError(
+            f"no index behind alias {alias!r} at {settings.elasticsearch_url}: run "
+            "`wirehose index create` (or start `wirehose worker`, which creates it)"
+        ) from exc
+    except TransportConnectionError as exc:
+        raise ServiceError(
+            f"Elasticsearch at {settings.elasticsearch_url} is not reachable: run "
+            "`wirehose services up`, or set WIREHOSE_ES_URL"
+        ) from exc
+    finally:
+        if client is None:
+            es.close()
