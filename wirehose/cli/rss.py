@@ -107,14 +107,19 @@ def command(
     ensure_topics(bootstrap, [topic], partitions=settings.topic_partitions)
 
     stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with ArticleProducer(bootstrap, topic, client_id="wirehose-rss") as producer:
-        runner = SourceRunner(sources, producer)
-        try:
-            report = runner.run(once=once, stop=stop)
-        except KeyboardInterrupt:
-            report = producer.flush()
+    in_main = threading.current_thread() is threading.main_thread()
+    # SIGTERM (systemd, docker stop) ends the loop cleanly: pending sends are confirmed.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    try:
+        with ArticleProducer(bootstrap, topic, client_id="wirehose-rss") as producer:
+            runner = SourceRunner(sources, producer)
+            try:
+                report = runner.run(once=once, stop=stop)
+            except KeyboardInterrupt:
+                report = producer.flush()
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     failing = [(s.step_id, runner.state(s.step_id).last_error) for s in sources]
     failing = [(step_id, error) for step_id, error in failing if error]
     click.echo(f"rss feeds={len(sources)} failing={len(failing)} {report.summary()}", err=True)
