@@ -28,8 +28,6 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "rss": ("wirehose.cli.rss", "Poll RSS and Atom feeds and publish new items to Kafka."),
     "worker": ("wirehose.cli.worker", "Run the Faust worker: dedup, stories, entities, indexing."),
     "search": ("wirehose.cli.search", "Search indexed articles with filters and facets."),
-    "status": ("wirehose.cli.status", "Show services, lag, dead letters and index counts."),
-    "bench": ("wirehose.cli.bench", "Measure throughput and latency of each stage side by side."),
     "index": ("wirehose.cli.index", "Create, inspect and migrate the Elasticsearch index."),
     "kibana": ("wirehose.cli.kibana", "Import the saved searches and dashboard into Kibana."),
 }
