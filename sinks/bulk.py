@@ -175,7 +175,11 @@ def write_chunk(
     attempt = 0
     while pending:
         try:
-            response = client.bulk(operations=_operations(index, pending), refresh=refresh)
+            # require_alias: with the alias gone, a write must fail (and be retried after
+            # setup) instead of auto-creating a concrete index with a guessed mapping.
+            response = client.bulk(
+                operations=_operations(index, pending), refresh=refresh, require_alias=True
+            )
         except Exception as exc:
             if not is_transient(exc):
                 raise _request_error(exc) from exc

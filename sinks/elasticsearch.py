@@ -222,6 +222,8 @@ class ElasticsearchSink:
         return chunk
 
     def _wait(self, seconds: float) -> None:
+        # Counted here, live, so a watcher sees the sink waiting out an outage as it happens.
+        self.stats.retries += 1
         if self._closed.is_set():
             raise SinkClosed("the sink was closed with documents still unwritten")
         if self._sleep is not None:
@@ -232,7 +234,6 @@ class ElasticsearchSink:
     def _record(self, report: ChunkReport) -> None:
         self.stats.indexed += report.indexed
         self.stats.conflicts += report.conflicts
-        self.stats.retries += report.retries
         self.stats.rejected += len(report.rejected)
         log.debug(
             "bulk chunk written indexed=%d conflicts=%d rejected=%d retries=%d",
