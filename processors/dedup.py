@@ -2,7 +2,8 @@
 
 Three steps, cheapest first:
 
-1. **Exact**: the article's ``content_hash`` (typography-folded body) was seen before.
+1. **Exact**: the article's ``content_hash`` (typography-folded body) was seen before; such
+   twins are matches without verification (but the search goes on, see ``CandidateIndex``).
 2. **Candidates**: MinHash LSH over 5-word shingles proposes articles that share a band bucket.
    LSH only *proposes*; its false positives and its estimate never decide anything.
 3. **Verification** on the stored shingle-hash sets decides: Jaccard, and containment of the
@@ -20,91 +21,27 @@ is marked canonical itself and lists the former canonicals it outranks in ``Verd
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import numpy as np
-from datasketch import MinHash
-
+from processors.dedup_sign import EXACT_PREFIX, Signature, Signer
 from processors.dedup_store import DedupStore, Entry, InMemoryDedupStore
-from processors.text import SHINGLE_SIZE, shingle_hashes
 from wirehose.article import Article, DedupMark, content_hash
 from wirehose.settings import Settings
 
+__all__ = [
+    "CANONICAL",
+    "CandidateIndex",
+    "Signer",
+    "WireCopyDetector",
+    "combine",
+    "decide",
+    "verify",
+]
+
 log = logging.getLogger(__name__)
-
-# 64 bands of 2 rows: P(candidate) = 1 - (1 - J^2)^64 is 0.998 at J=0.3 and 0.15 at J=0.05.
-# A low LSH threshold is the price of containment: a half-length copy has J ~ 0.5, and a copy
-# of 30% of a story ~0.3; a Jaccard-tuned LSH at 0.8 would never propose them.
-NUM_PERM = 128
-BANDS = 64
-MINHASH_SEED = 20231016
-
-
-def _identity(value: int) -> int:
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """What the detector derives from one article's text."""
-
-    exact_key: str
-    band_keys: tuple[str, ...]
-    shingles: tuple[int, ...]
-
-
-class Signer:
-    """Text -> exact key, LSH band keys and shingle hashes. Pure and the same in every process."""
-
-    def __init__(
-        self,
-        *,
-        num_perm: int = NUM_PERM,
-        bands: int = BANDS,
-        shingle_size: int = SHINGLE_SIZE,
-        seed: int = MINHASH_SEED,
-    ) -> None:
-        if num_perm % bands:
-            raise ValueError(f"num_perm={num_perm} is not a multiple of bands={bands}")
-        self.num_perm = num_perm
-        self.bands = bands
-        self.rows = num_perm // bands
-        self.shingle_size = shingle_size
-        self.seed = seed
-        # Building permutations costs more than hashing a short article; do it once.
-        self._permutations = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-
-    def minhash(self, hashes: tuple[int, ...]) -> np.ndarray:
-        sketch = MinHash(
-            num_perm=self.num_perm,
-            seed=self.seed,
-            hashfunc=_identity,
-            scheme="affine32",
-            permutations=self._permutations,
-        )
-        sketch.update_batch(hashes)
-        values: np.ndarray = sketch.hashvalues
-        return values
-
-    def band_keys(self, hashes: tuple[int, ...]) -> tuple[str, ...]:
-        """One key per band: band index plus a digest of that band's rows of the signature."""
-        if not hashes:
-            return ()
-        values = self.minhash(hashes).astype(">u8")
-        keys = []
-        for band in range(self.bands):
-            rows = values[band * self.rows : (band + 1) * self.rows].tobytes()
-            keys.append(f"b{band}:{hashlib.blake2b(rows, digest_size=8).hexdigest()}")
-        return tuple(keys)
-
-    def sign(self, article: Article) -> Signature:
-        hashes = shingle_hashes(article.body, self.shingle_size)
-        exact = article.content_hash or content_hash(article.body)
-        return Signature(exact_key=f"x:{exact}", band_keys=self.band_keys(hashes), shingles=hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +83,7 @@ class Match:
 class Verdict:
     mark: DedupMark
     matches: tuple[Match, ...] = ()
-    supersedes: tuple[str, ...] = ()  # former canonicals this (earlier) article outranks
+    supersedes: tuple[str, ...] = ()  # matched articles marked before this one it outranks
     candidates: int = 0  # LSH candidates verified, for metrics
     replayed: bool = False  # the article id was already marked; the stored mark is returned
 
@@ -181,6 +118,104 @@ def event_time(article: Article) -> datetime:
     return min(article.published_at, article.fetched_at)
 
 
+def combine(partials: Iterable[Sequence[Match]]) -> list[Match]:
+    """Merge matches found in several places (band partitions): each article once, by its
+    exact bucket if it was found there, else at its highest verified similarity."""
+    best: dict[str, Match] = {}
+    for matches in partials:
+        for match in matches:
+            known = best.get(match.article_id)
+            # The same pair can be found by its exact bucket and by a band on another partition.
+            if known is None or (match.method == "exact", match.similarity) > (
+                known.method == "exact",
+                known.similarity,
+            ):
+                best[match.article_id] = match
+    return sorted(best.values(), key=lambda m: (m.rank, m.article_id))
+
+
+@dataclass
+class CandidateIndex:
+    """Propose-and-verify over one ``DedupStore``: the part of dedup that needs shared state.
+
+    The single-process detector has one index holding every bucket; the worker has one per band
+    partition holding the buckets that hash there, and combines their matches (``combine``).
+    """
+
+    store: DedupStore
+    threshold: float = 0.8
+    window: timedelta = timedelta(hours=72)
+    min_containment_shingles: int = 25
+    min_length_ratio: float = 0.3
+    _watermark: datetime | None = field(default=None, init=False)
+    _expired_before: datetime | None = field(default=None, init=False)
+
+    def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
+        return verify(
+            a,
+            b,
+            min_containment_shingles=self.min_containment_shingles,
+            min_length_ratio=self.min_length_ratio,
+        )
+
+    def match(self, entry: Entry) -> tuple[list[Match], int]:
+        """Verified matches for ``entry`` among its buckets' live members, and how many LSH
+        candidates were verified.
+
+        Exact-bucket members are matches without verification. They do not end the search:
+        copies of one story are often exact twins of each other but not of the original, and
+        the original must still be found so that every copy points at the same canonical.
+        """
+        exact_keys = [k for k in entry.bucket_keys if k.startswith(EXACT_PREFIX)]
+        band_keys = [k for k in entry.bucket_keys if not k.startswith(EXACT_PREFIX)]
+        exact = self._live(self._members(exact_keys), entry)
+        matches = [Match(other.article_id, other.rank, 1.0, "exact") for other in exact]
+        twins = {other.article_id for other in exact}
+        candidates = [
+            c for c in self._live(self._members(band_keys), entry) if c.article_id not in twins
+        ]
+        for other in candidates:
+            similarity = self.similarity(entry.shingles, other.shingles)
+            if similarity.score >= self.threshold:
+                matches.append(Match(other.article_id, other.rank, similarity.score, "minhash"))
+        return matches, len(candidates)
+
+    def add(self, entry: Entry) -> None:
+        """File ``entry`` and expire by event-time watermark, in 1/24-window steps so that
+        expiry stays amortised and never depends on the wall clock."""
+        self.store.put(entry)
+        if self._watermark is None or entry.when > self._watermark:
+            self._watermark = entry.when
+        cutoff = self._watermark - self.window
+        if self._expired_before is None or cutoff - self._expired_before >= self.window / 24:
+            removed = self.store.expire(cutoff)
+            self._expired_before = cutoff
+            if removed:
+                log.debug("expired dedup entries count=%d before=%s", removed, cutoff.isoformat())
+
+    def _members(self, keys: Iterable[str]) -> dict[str, None]:
+        ids: dict[str, None] = {}
+        for key in keys:
+            ids.update(dict.fromkeys(self.store.members(key)))
+        return ids
+
+    def _live(self, ids: Iterable[str], entry: Entry) -> list[Entry]:
+        """Stored entries for ``ids``, minus ``entry`` itself and anything outside the window."""
+        live = []
+        for other_id in ids:
+            if other_id == entry.article_id:
+                continue
+            other = self.store.get(other_id)
+            if other is not None and abs(other.when - entry.when) <= self.window:
+                live.append(other)
+        return live
+
+
+def supersedes(rank: tuple[datetime, str], matches: Iterable[Match]) -> tuple[str, ...]:
+    """Matched articles this one outranks: they were marked before it although it came first."""
+    return tuple(sorted(m.article_id for m in matches if m.rank > rank))
+
+
 @dataclass
 class WireCopyDetector:
     """Marks each article canonical or ``duplicate_of`` an earlier-ranked copy of its text.
@@ -193,10 +228,11 @@ class WireCopyDetector:
     threshold: float = 0.8
     window: timedelta = timedelta(hours=72)
     signer: Signer = field(default_factory=Signer)
-    min_containment_shingles: int = 25
-    min_length_ratio: float = 0.3
-    _watermark: datetime | None = field(default=None, init=False)
-    _expired_before: datetime | None = field(default=None, init=False)
+    index: CandidateIndex = field(init=False)
+    step_id = "dedup"
+
+    def __post_init__(self) -> None:
+        self.index = CandidateIndex(self.store, threshold=self.threshold, window=self.window)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: DedupStore | None = None) -> WireCopyDetector:
@@ -206,97 +242,37 @@ class WireCopyDetector:
             window=timedelta(hours=settings.dedup_window_hours),
         )
 
+    def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
+        return self.index.similarity(a, b)
+
     def process(self, article: Article) -> Article:
-        verdict = self.classify(article)
-        return article.model_copy(
-            update={
-                "dedup": verdict.mark,
-                "content_hash": article.content_hash or content_hash(article.body),
-            }
-        )
+        return mark_article(article, self.classify(article).mark)
 
     def classify(self, article: Article) -> Verdict:
         known = self.store.get(article.article_id)
-        if known is not None:  # redelivery after a crash: same answer, no new state
+        if known is not None and known.mark is not None:  # redelivery: same answer, no new state
             return Verdict(mark=known.mark, replayed=True)
-        when = event_time(article)
-        signature = self.signer.sign(article)
-        matches, candidates = self.find_matches(article.article_id, when, signature)
-        rank = (when, article.article_id)
-        mark = decide(rank, matches)
-        supersedes = tuple(
-            sorted(
-                m.article_id
-                for m in matches
-                if m.rank > rank
-                and (entry := self.store.get(m.article_id))
-                and entry.mark.is_canonical
-            )
-        )
-        if supersedes:
-            log.info("late original id=%s supersedes=%s", article.article_id, ",".join(supersedes))
-        self.store.put(
-            Entry(
-                article_id=article.article_id,
-                when=when,
-                exact_key=signature.exact_key,
-                band_keys=signature.band_keys,
-                shingles=signature.shingles,
-                mark=mark,
-            )
-        )
-        self._advance(when)
-        return Verdict(
-            mark=mark, matches=tuple(matches), supersedes=supersedes, candidates=candidates
-        )
+        entry = new_entry(article, self.signer.sign(article))
+        matches, candidates = self.index.match(entry)
+        mark = decide(entry.rank, matches)
+        late = supersedes(entry.rank, matches)
+        if late:
+            log.info("late original id=%s supersedes=%s", article.article_id, ",".join(late))
+        self.index.add(entry.model_copy(update={"mark": mark}))
+        return Verdict(mark=mark, matches=tuple(matches), supersedes=late, candidates=candidates)
 
-    def find_matches(
-        self, article_id: str, when: datetime, signature: Signature
-    ) -> tuple[list[Match], int]:
-        """Verified matches within the window: exact ones if any, else LSH candidates that pass."""
-        exact = [
-            Match(entry.article_id, entry.rank, 1.0, "exact")
-            for entry in self._live(self.store.members(signature.exact_key), article_id, when)
-        ]
-        if exact:
-            return exact, 0
-        ids: dict[str, None] = {}
-        for key in signature.band_keys:
-            ids.update(dict.fromkeys(self.store.members(key)))
-        matches = []
-        candidates = self._live(ids, article_id, when)
-        for entry in candidates:
-            similarity = self.similarity(signature.shingles, entry.shingles)
-            if similarity.score >= self.threshold:
-                matches.append(Match(entry.article_id, entry.rank, similarity.score, "minhash"))
-        return matches, len(candidates)
 
-    def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
-        return verify(
-            a,
-            b,
-            min_containment_shingles=self.min_containment_shingles,
-            min_length_ratio=self.min_length_ratio,
-        )
+def new_entry(article: Article, signature: Signature, keys: Sequence[str] | None = None) -> Entry:
+    """The state entry for ``article``, filed under ``keys`` (default: all its buckets)."""
+    return Entry(
+        article_id=article.article_id,
+        when=event_time(article),
+        bucket_keys=tuple(signature.bucket_keys if keys is None else keys),
+        shingles=signature.shingles,
+    )
 
-    def _live(self, ids: Iterable[str], article_id: str, when: datetime) -> list[Entry]:
-        """Stored entries for ``ids``, minus the article itself and anything outside the window."""
-        live = []
-        for other in ids:
-            if other == article_id:
-                continue
-            entry = self.store.get(other)
-            if entry is not None and abs(entry.when - when) <= self.window:
-                live.append(entry)
-        return live
 
-    def _advance(self, when: datetime) -> None:
-        """Expire by event-time watermark, in steps of 1/24 window so expiry stays amortised."""
-        if self._watermark is None or when > self._watermark:
-            self._watermark = when
-        cutoff = self._watermark - self.window
-        if self._expired_before is None or cutoff - self._expired_before >= self.window / 24:
-            removed = self.store.expire(cutoff)
-            self._expired_before = cutoff
-            if removed:
-                log.debug("expired dedup entries count=%d before=%s", removed, cutoff.isoformat())
+def mark_article(article: Article, mark: DedupMark) -> Article:
+    return article.model_copy(
+        update={"dedup": mark, "content_hash": article.content_hash or content_hash(article.body)}
+    )

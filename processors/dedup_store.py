@@ -40,19 +40,16 @@ class Entry(BaseModel):
 
     article_id: str
     when: datetime  # event time: published_at (never later than fetched_at), else fetched_at
-    exact_key: str
-    band_keys: tuple[str, ...]
+    bucket_keys: tuple[str, ...]  # the exact and band buckets it is filed under in this store
     shingles: tuple[int, ...]
-    mark: DedupMark
+    # The mark it was given; None in a band partition of the worker, which only proposes and
+    # verifies (the mark is decided where all partitions' matches meet, see dedup_agents).
+    mark: DedupMark | None = None
 
     @property
     def rank(self) -> tuple[datetime, str]:
         """Canonical order: earliest event time first, then the smallest id (total, stable)."""
         return (self.when, self.article_id)
-
-    @property
-    def bucket_keys(self) -> tuple[str, ...]:
-        return (self.exact_key, *self.band_keys)
 
     @field_serializer("shingles")
     def _pack(self, value: tuple[int, ...]) -> str:

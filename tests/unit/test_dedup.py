@@ -48,6 +48,18 @@ def test_exact_copy_is_found_by_content_hash() -> None:
     assert copy.content_hash == first.content_hash
 
 
+def test_exact_twins_of_a_copy_still_point_at_the_original() -> None:
+    wrapped = "World\nJERUSALEM (Reuters) - " + ORIGINAL + "\nRead more: elsewhere"
+    detector = WireCopyDetector()
+    original = detector.process(article(ORIGINAL, url="a"))
+    first = detector.process(article(wrapped, url="b", minutes=5)).dedup
+    twin = detector.classify(article(wrapped, url="c", minutes=6))
+    assert first is not None
+    assert first.duplicate_of == original.article_id
+    assert twin.mark == first  # the original outranks the exact twin it also matches
+    assert {m.method for m in twin.matches} == {"exact", "minhash"}
+
+
 def test_syndicated_copy_with_packaging_and_an_edit_is_a_minhash_duplicate() -> None:
     body = (
         "\n".join(
@@ -163,8 +175,7 @@ def test_entry_round_trips_with_packed_shingles() -> None:
     entry = Entry(
         article_id="ab" * 8,
         when=T0,
-        exact_key="x:00",
-        band_keys=("b0:11",),
+        bucket_keys=("x:00", "b0:11"),
         shingles=(1, 2, 4_294_967_295),
         mark=CANONICAL,
     )

@@ -40,7 +40,7 @@ def test_corpus_is_labelled_as_documented(docs: list[CorpusDoc]) -> None:
     assert len(docs) == 202
     assert len(originals) == 22
     assert {"seed000", "seed001", "seed002", "seed003"} <= {d.cluster for d in originals}
-    first = {}
+    first: dict[str, str] = {}
     for doc in docs:  # every original precedes its copies in the stream
         first.setdefault(doc.cluster, doc.tier)
     assert set(first.values()) == {"original"}

@@ -32,6 +32,7 @@ def command(web_port: int | None, no_services: bool) -> None:
     from faust import Worker
 
     from processors.app import create_app
+    from processors.dedup_agents import internal_topics
     from producers.kafka import ensure_topics
     from wirehose.services import resolve_endpoints
 
@@ -41,7 +42,14 @@ def command(web_port: int | None, no_services: bool) -> None:
     resolve_endpoints(settings, start=not no_services)
     ensure_topics(
         settings.kafka_servers,
-        [settings.topic_raw, settings.topic_enriched, settings.topic_dead_letter],
+        # Internal repartition topics too: one that Faust declares itself can miss the first
+        # group assignment when several workers start at once, and then nobody consumes it.
+        [
+            settings.topic_raw,
+            settings.topic_enriched,
+            settings.topic_dead_letter,
+            *internal_topics(settings),
+        ],
         partitions=settings.topic_partitions,
     )
     app = create_app(settings)

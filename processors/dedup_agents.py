@@ -1,0 +1,168 @@
+"""Faust agents for wire-copy detection across partitions and workers (thin shells).
+
+Topology (``P`` = ``WIREHOSE_TOPIC_PARTITIONS`` partitions for every internal topic)::
+
+    source ─[dedup-sign]─┬─> {app}-dedup-bands (by LSH bucket) ─[dedup-band]─┐
+      (any key, any P)   │                                                   ▼
+                         └──────────> {app}-dedup-verdicts (by article_id) ─[dedup-decide]─> sink
+
+The logic is in ``processors.dedup_partitioned`` (why it is split this way is explained there).
+State is in three changelog-backed tables - ``dedup-entries`` and ``dedup-buckets`` (per bands
+partition) and ``dedup-decisions`` (per verdicts partition) - so a restarted or rebalanced worker
+recovers exactly the state of the partitions it is given. All of it is bounded by
+``WIREHOSE_DEDUP_WINDOW_HOURS`` of event time.
+
+Delivery: at least once, and safe to repeat. Each agent runs with concurrency 1 (with more,
+Faust can commit past an offset another task has not finished: faust-streaming issue 606) and
+handles one event at a time; Faust commits an offset only after the event was processed, and
+flushes the producer (sends and changelog writes) before it commits. A replayed probe is not
+filed twice, partials are kept per partition, and a replayed article gets its remembered mark.
+
+Records that are not valid articles pass through unchanged to ``sink``: rejecting them with a
+reason is the validating step's job, downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import faust
+
+from processors.dedup_partitioned import BandWorker, Decider, Probe, article_message, probes
+from processors.dedup_sign import Signer
+from wirehose.article import Article
+from wirehose.errors import DropArticle
+from wirehose.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_JSON: faust.Schema = faust.Schema(key_type=str, key_serializer="json", value_serializer="json")
+
+
+def internal_topics(settings: Settings) -> tuple[str, str]:
+    """The repartition topics (bands, verdicts). Create them before the worker starts (e.g. with
+    ``producers.kafka.ensure_topics``): a topic Faust declares itself can be missing from the
+    group's first assignment when two workers start together, and then nobody consumes it."""
+    return f"{settings.app_id}-dedup-bands", f"{settings.app_id}-dedup-verdicts"
+
+
+def install_dedup(
+    app: faust.App, settings: Settings, *, source: faust.TopicT, sink: faust.TopicT
+) -> dict[str, Any]:
+    """Add the dedup topics, tables and agents to ``app``: articles from ``source`` reach
+    ``sink`` with ``dedup`` set. Returns the agents and tables by name (for tests and metrics)."""
+    partitions = settings.topic_partitions
+    window = timedelta(hours=settings.dedup_window_hours)
+
+    def internal(name: str) -> faust.TopicT:
+        return app.topic(
+            name, key_type=bytes, value_type=bytes, partitions=partitions, internal=True
+        )
+
+    bands, verdicts = (internal(name) for name in internal_topics(settings))
+
+    def table(name: str, help_text: str) -> Any:
+        return app.Table(name, default=None, partitions=partitions, schema=_JSON, help=help_text)
+
+    entries = table("dedup-entries", "bands partition:article_id -> packed shingles, buckets")
+    buckets = table("dedup-buckets", "bands partition:bucket key -> article ids filed there")
+    decisions = table("dedup-decisions", "article_id -> pending partials, then the mark")
+
+    @app.agent(source, name="dedup-sign", concurrency=1)
+    async def dedup_sign(stream: faust.StreamT[Any]) -> None:
+        signer = Signer()
+        async for event in stream.events():
+            message = event.message
+            try:
+                article = Article.from_bytes(message.value, max_body_chars=settings.max_body_chars)
+            except DropArticle as drop:
+                log.info(
+                    "passing on invalid record reason=%s offset=%s", drop.reason, message.offset
+                )
+                await sink.send(key=message.key, value=message.value)
+                continue
+            routed = probes(article, signer.sign(article), partitions)
+            key = article.article_id.encode()
+            await verdicts.send(key=key, value=article_message(article, len(routed)))
+            for partition, probe in routed.items():
+                await bands.send(key=key, value=probe.to_bytes(), partition=partition)
+
+    @app.agent(bands, name="dedup-band", concurrency=1)
+    async def dedup_band(stream: faust.StreamT[Any]) -> None:
+        worker = BandWorker(entries, buckets, threshold=settings.dedup_threshold, window=window)
+        async for event in stream.events():
+            message = event.message
+            partial = worker.handle(message.partition, Probe.from_bytes(message.value))
+            await verdicts.send(key=message.key, value=partial)
+
+    @app.agent(verdicts, name="dedup-decide", concurrency=1)
+    async def dedup_decide(stream: faust.StreamT[Any]) -> None:
+        decider = Decider(decisions, window=window)
+        async for event in stream.events():
+            article = decider.handle(event.message.partition, event.message.value)
+            if article is None:
+                continue
+            mark = article.dedup
+            log.debug(
+                "dedup mark id=%s duplicate_of=%s", article.article_id, mark and mark.duplicate_of
+            )
+            await sink.send(key=article.article_id.encode(), value=article.to_bytes())
+
+    return {
+        "agents": (dedup_sign, dedup_band, dedup_decide),
+        "tables": {"entries": entries, "buckets": buckets, "decisions": decisions},
+        "topics": {"bands": bands, "verdicts": verdicts},
+    }
+
+
+def create_dedup_app(settings: Settings) -> faust.App:
+    """A worker that only dedups: ``topic_raw`` -> ``topic_enriched`` with marks set.
+
+    Used by the integration tests (several of these processes share the partitions) and handy
+    for measuring dedup on its own; the full worker installs the same agents into its app.
+    """
+    datadir = settings.home / "faust" / settings.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_servers.split(",")],
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=True,
+        web_host="127.0.0.1",
+        web_port=settings.worker_web_port,
+        datadir=str(datadir),
+        broker_commit_interval=1.0,
+    )
+    source = app.topic(settings.topic_raw, key_type=bytes, value_type=bytes)
+    sink = app.topic(settings.topic_enriched, key_type=bytes, value_type=bytes)
+    install_dedup(app, settings, source=source, sink=sink)
+    return app
+
+
+def main() -> None:
+    """``python -m processors.dedup_agents [--web-port N]``: run a dedup-only worker."""
+    from producers.kafka import ensure_topics
+    from wirehose.logs import configure
+    from wirehose.settings import get_settings
+
+    settings = get_settings()
+    configure(settings.log_level)
+    ensure_topics(
+        settings.kafka_servers,
+        [settings.topic_raw, settings.topic_enriched, *internal_topics(settings)],
+        partitions=settings.topic_partitions,
+    )
+    app = create_dedup_app(settings)
+    faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
