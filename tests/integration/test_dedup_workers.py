@@ -9,6 +9,7 @@ a third starts: it must still know the original (state recovered from the table 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -99,6 +100,13 @@ def workers(
     running = Workers(settings, tmp_path)
     yield running
     running.stop_all()
+    # The broker is shared: drop the repartition and changelog topics this app id created.
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        with contextlib.suppress(Exception):
+            admin.delete_topics([t for t in admin.list_topics() if t.startswith(settings.app_id)])
+    finally:
+        admin.close()
 
 
 def wait_for_members(settings: Settings, count: int, workers: Workers) -> None:
