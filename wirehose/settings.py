@@ -119,12 +119,27 @@ class Settings(BaseSettings):
     dedup_window_hours: float = Field(
         72.0, description="How long an article stays a dedup candidate (hours)."
     )
+    story_window_hours: float = Field(
+        72.0,
+        description="Articles further apart than this (hours, event time) never join one story.",
+    )
     sink_batch_size: int = Field(500, description="Bulk write flushes at this many documents.")
     sink_batch_bytes: int = Field(
         5_000_000, description="Bulk write flushes at this many bytes of documents."
     )
     sink_flush_seconds: float = Field(
         1.0, description="Bulk write flushes at least this often (seconds)."
+    )
+    metrics_lag_interval: float = Field(
+        10.0,
+        gt=0,
+        description="How often the worker refreshes its consumer-lag gauge (seconds).",
+    )
+    status_dead_letter_scan: int = Field(
+        10_000,
+        ge=0,
+        description="`wirehose status` counts dead-letter reasons over at most this many of "
+        "the newest dead letters (each one is a read).",
     )
 
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")

@@ -9,7 +9,8 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
-from producers.kafka import ArticleProducer, ensure_topics
+from processors.app import create_topics
+from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
 from wirehose.deadletter import DeadLetter
 from wirehose.local import count_indexed, wait_indexed, worker_process
@@ -19,11 +20,7 @@ INDEX_TIMEOUT = 240.0
 
 
 def _prepare(settings: Settings) -> None:
-    ensure_topics(
-        settings.kafka_servers,
-        [settings.topic_raw, settings.topic_enriched, settings.topic_dead_letter],
-        partitions=settings.topic_partitions,
-    )
+    create_topics(settings)
 
 
 def _read_dead_letters(settings: Settings, expected: int) -> list[DeadLetter]:

@@ -37,7 +37,8 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from producers.kafka import ArticleProducer, ensure_topics
+    from processors.app import create_topics
+    from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
     from wirehose.local import wait_indexed, worker_process
     from wirehose.services import resolve_endpoints
@@ -48,11 +49,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     console.print("[bold]1/5[/] services")
     endpoints = resolve_endpoints(settings)
     console.print(f"    kafka {endpoints.kafka_bootstrap}   elasticsearch {endpoints.es_url}")
-    ensure_topics(
-        settings.kafka_servers,
-        [settings.topic_raw, settings.topic_enriched, settings.topic_dead_letter],
-        partitions=settings.topic_partitions,
-    )
+    create_topics(settings)
     articles = list(iter_inputs(list(paths)))
     ids = {article.article_id for article in articles}
 

@@ -31,27 +31,14 @@ def command(web_port: int | None, no_services: bool) -> None:
     """
     from faust import Worker
 
-    from processors.app import create_app
-    from processors.dedup_agents import internal_topics
-    from producers.kafka import ensure_topics
+    from processors.app import create_app, create_topics
     from wirehose.services import resolve_endpoints
 
     settings = get_settings()
     if web_port is not None:
         settings = settings.model_copy(update={"worker_web_port": web_port})
     resolve_endpoints(settings, start=not no_services)
-    ensure_topics(
-        settings.kafka_servers,
-        # Internal repartition topics too: one that Faust declares itself can miss the first
-        # group assignment when several workers start at once, and then nobody consumes it.
-        [
-            settings.topic_raw,
-            settings.topic_enriched,
-            settings.topic_dead_letter,
-            *internal_topics(settings),
-        ],
-        partitions=settings.topic_partitions,
-    )
+    create_topics(settings)
     app = create_app(settings)
     worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
     worker.execute_from_commandline()
