@@ -28,6 +28,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "rss": ("wirehose.cli.rss", "Poll RSS and Atom feeds and publish new items to Kafka."),
     "worker": ("wirehose.cli.worker", "Run the Faust worker: dedup, stories, entities, indexing."),
     "search": ("wirehose.cli.search", "Search indexed articles with filters and facets."),
+    "status": ("wirehose.cli.status", "Show services, lag, dead letters and index counts."),
+    "deadletters": ("wirehose.cli.deadletters", "List dead letters and re-send them once fixed."),
     "index": ("wirehose.cli.index", "Create, inspect and migrate the Elasticsearch index."),
     "kibana": ("wirehose.cli.kibana", "Import the saved searches and dashboard into Kibana."),
 }

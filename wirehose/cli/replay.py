@@ -40,6 +40,11 @@ from wirehose.settings import get_settings
 )
 @click.option("--dry-run", is_flag=True, help="Parse and print the articles as JSON; send nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=1, max=65535),
+    help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running.",
+)
 def command(
     paths: tuple[Path, ...],
     jsonl: tuple[Path, ...],
@@ -50,6 +55,7 @@ def command(
     create_topic: bool,
     dry_run: bool,
     no_progress: bool,
+    metrics_port: int | None,
 ) -> None:
     """Publish articles from seed text files or JSONL to Kafka, keyed by article id.
 
@@ -83,6 +89,10 @@ def command(
             click.echo(article.model_dump_json(exclude={"raw"}))
         return
     settings = get_settings()
+    if metrics_port:
+        from wirehose.metrics import serve
+
+        serve(metrics_port)
     _send(
         articles,
         bootstrap=bootstrap or settings.kafka_servers,
@@ -108,13 +118,14 @@ def _send(
 
     from producers.kafka import ArticleProducer, ensure_topics
     from producers.replay import replay
+    from wirehose.metrics import delivery_counter
 
     if partitions is not None:
         ensure_topics(bootstrap, [topic], partitions=partitions)
     total = len(articles) * loops if loops else None
     bar = tqdm(total=total, unit="article", disable=not progress, file=sys.stderr, desc=topic)
     interrupted = False
-    with ArticleProducer(bootstrap, topic) as producer:
+    with ArticleProducer(bootstrap, topic, on_delivery=delivery_counter("replay")) as producer:
         try:
             replay(articles, producer, rate=rate, loops=loops, on_queued=lambda _: bar.update())
         except KeyboardInterrupt:

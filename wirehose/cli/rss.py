@@ -36,6 +36,11 @@ from wirehose.settings import get_settings
 @click.option("--no-pages", is_flag=True, help="Never fetch linked pages for teaser items.")
 @click.option("--topic", help="Topic to write to. [default: WIREHOSE_TOPIC_RAW]")
 @click.option("--bootstrap", help="Kafka host:port[,host:port]. [default: the wirehose broker]")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=1, max=65535),
+    help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running.",
+)
 def command(
     feed_urls: tuple[str, ...],
     config_path: Path | None,
@@ -45,6 +50,7 @@ def command(
     no_pages: bool,
     topic: str | None,
     bootstrap: str | None,
+    metrics_port: int | None,
 ) -> None:
     """Poll RSS 2.0 and Atom feeds and publish each new item once, keyed by its URL.
 
@@ -77,6 +83,7 @@ def command(
     from producers.fetch import FEED_LIMITS, PAGE_LIMITS
     from producers.kafka import ArticleProducer, ensure_topics
     from producers.rss import FeedConfig, FeedSource, load_feed_config
+    from wirehose.metrics import delivery_counter, serve
 
     settings = get_settings()
     feeds = [FeedConfig(url) for url in feed_urls]
@@ -105,13 +112,17 @@ def command(
     bootstrap = bootstrap or settings.kafka_servers
     topic = topic or settings.topic_raw
     ensure_topics(bootstrap, [topic], partitions=settings.topic_partitions)
+    if metrics_port:
+        serve(metrics_port)
 
     stop = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()
     # SIGTERM (systemd, docker stop) ends the loop cleanly: pending sends are confirmed.
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
     try:
-        with ArticleProducer(bootstrap, topic, client_id="wirehose-rss") as producer:
+        with ArticleProducer(
+            bootstrap, topic, client_id="wirehose-rss", on_delivery=delivery_counter("rss")
+        ) as producer:
             runner = SourceRunner(sources, producer)
             try:
                 report = runner.run(once=once, stop=stop)
