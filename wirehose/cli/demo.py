@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.settings import Settings, get_settings
 
 
 @click.command("demo")
@@ -99,8 +99,8 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     )
 
 
-def _show_results(settings: object, query: str) -> None:
-    from sinks.search import SearchRequest, render, search
+def _show_results(settings: Settings, query: str) -> None:
+    from sinks.render import render
+    from sinks.search import SearchRequest, search
 
-    result = search(settings, SearchRequest(query=query))  # type: ignore[arg-type]
-    render(result)
+    render(search(settings, SearchRequest(query=query)))
