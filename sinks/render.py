@@ -73,7 +73,9 @@ def hits_table(result: SearchResult) -> Table:
 
 
 def facet_table(name: str, buckets: list[FacetBucket]) -> Table:
-    table = Table(title=FACET_TITLES.get(name, name), box=box.MINIMAL, title_justify="left")
+    table = Table(
+        title=FACET_TITLES.get(name, name), box=box.MINIMAL, title_justify="left", show_header=False
+    )
     table.add_column(name, overflow="fold", max_width=40 if name == "stories" else 28)
     table.add_column("n", justify="right")
     for bucket in buckets:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from elasticsearch import Elasticsearch, helpers
 
 from producers.jsonl import article_from_object
 from producers.kafka import ArticleProducer, ensure_topics
 from producers.replay import iter_inputs, replay
 from sinks.search import SearchRequest, search
+from tests.es_support import alias_cleanup
 from wirehose.article import Article
 from wirehose.local import wait_indexed, worker_process
 from wirehose.settings import Settings
@@ -42,10 +44,16 @@ def seed_copies() -> list[Article]:
     return copies
 
 
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], es: Elasticsearch) -> Iterator[Settings]:
+    built = make_settings()
+    with alias_cleanup(es, built.index_alias):
+        yield built
+
+
 def test_search_over_the_seeds_and_their_syndicated_copies(
-    make_settings: Callable[..., Settings], es: Elasticsearch, seeds_dir: Path, tmp_path: Path
+    settings: Settings, es: Elasticsearch, seeds_dir: Path, tmp_path: Path
 ) -> None:
-    settings = make_settings()
     ensure_topics(
         settings.kafka_servers,
         [settings.topic_raw, settings.topic_enriched, settings.topic_dead_letter],
