@@ -3,7 +3,7 @@
 Nothing that enters wirehose is silently dropped. A step that cannot use a record raises
 ``DropArticle(reason)``; the agent turns it into a ``DeadLetter`` and publishes it to
 ``WIREHOSE_TOPIC_DEAD_LETTER``, keyed like the original, then moves on. The original bytes travel
-base64-encoded, so ``wirehose replay --dead-letters`` can re-send them unchanged once the cause
+base64-encoded, so ``wirehose deadletters replay`` can re-send them unchanged once the cause
 is fixed.
 """
 
