@@ -25,7 +25,7 @@ from defusedxml import DefusedXmlException
 from producers.extract import PageText, html_to_text, tidy_body
 from producers.fetch import FetchError, check_url
 from wirehose.article import Article
-from wirehose.errors import ExtractionError, WirehoseError
+from wirehose.errors import ExtractionError, FeedError
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,6 @@ PRODUCER = "rss"
 FULL_TEXT_CHARS = 500
 # ``raw`` keeps the entry's HTML, bounded so one entry cannot exceed the Kafka request cap.
 RAW_CAP = 200_000
-
-
-class FeedError(WirehoseError):
-    """The document is not a usable feed (hostile, or malformed beyond recovery)."""
 
 
 @dataclass(frozen=True)

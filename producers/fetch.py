@@ -22,24 +22,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from wirehose import __version__
-from wirehose.errors import WirehoseError
+from wirehose.errors import FetchError
 
 USER_AGENT = f"wirehose/{__version__} (+https://example.invalid/wirehose)"
-
-
-class FetchError(WirehoseError):
-    """A URL could not be fetched within the limits; the message says which limit and URL.
-
-    ``status`` is the HTTP status when there was one; ``retry_after`` is the server's
-    ``Retry-After`` in seconds on a 429 or 503, so the caller can wait instead of backing off.
-    """
-
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

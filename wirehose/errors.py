@@ -7,6 +7,8 @@ The hierarchy::
     ├── ServiceError             Kafka or Elasticsearch could not be provisioned, started or reached
     │   └── ServiceTimeout       a service did not become healthy in time
     ├── ProducerError            a producer could not deliver what it accepted
+    │   ├── FetchError           a URL could not be fetched within the limits (status, retry_after)
+    │   └── FeedError            a document is not a usable feed (hostile or malformed)
     ├── ModelError               the spaCy model is missing or could not be installed or loaded
     └── DropArticle              a record is rejected with a reason (it goes to the dead-letter topic)
         ├── InvalidArticle       not a valid Article: bad JSON, wrong schema, empty or oversized text
@@ -38,6 +40,25 @@ class ServiceTimeout(ServiceError):
 
 class ProducerError(WirehoseError):
     """A producer could not deliver one or more of the articles it accepted."""
+
+
+class FetchError(ProducerError):
+    """A URL could not be fetched within the limits; the message says which limit and URL.
+
+    ``status`` is the HTTP status when there was one; ``retry_after`` is the server's
+    ``Retry-After`` in seconds on a 429 or 503, so the caller can wait instead of backing off.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class FeedError(ProducerError):
+    """The document is not a usable feed (hostile, or malformed beyond recovery)."""
 
 
 class ModelError(WirehoseError):
