@@ -174,29 +174,39 @@ def create_app(
         loop = asyncio.get_running_loop()
         sink = ObservedSink(ElasticsearchSink(settings))  # counted and timed: /metrics
         await loop.run_in_executor(None, sink.setup)
-        async for events in _batches(stream, settings.sink_batch_size, settings.sink_flush_seconds):
-            letters: list[DeadLetter] = []
-            for event in events:
-                record = _record(event)
-                try:
-                    sink.add(Article.from_bytes(record.value), offset=record.offset)
-                except DropArticle as drop:
-                    letters.append(
-                        DeadLetter.from_drop(
-                            drop,
-                            step=sink.step_id,
-                            original=record.value,
-                            topic=record.topic,
-                            partition=record.partition,
+        try:
+            async for events in _batches(
+                stream, settings.sink_batch_size, settings.sink_flush_seconds
+            ):
+                letters: list[DeadLetter] = []
+                for event in events:
+                    record = _record(event)
+                    try:
+                        sink.add(
+                            Article.from_bytes(record.value),
                             offset=record.offset,
-                            key=record.key,
+                            partition=record.partition,
                         )
-                    )
-            # flush() returns only when every document is indexed or dead-lettered.
-            letters.extend(await loop.run_in_executor(None, sink.flush))
-            await publish_dead(letters)
-            for event in events:
-                await stream.ack(event)
+                    except DropArticle as drop:
+                        letters.append(
+                            DeadLetter.from_drop(
+                                drop,
+                                step=sink.step_id,
+                                original=record.value,
+                                topic=record.topic,
+                                partition=record.partition,
+                                offset=record.offset,
+                                key=record.key,
+                            )
+                        )
+                # flush() returns only when every document is indexed or dead-lettered.
+                letters.extend(await loop.run_in_executor(None, sink.flush))
+                await publish_dead(letters)
+                for event in events:
+                    await stream.ack(event)
+        finally:
+            # A flush stuck retrying an outage must not outlive the worker; nothing unflushed was acked.
+            sink.close()
 
     install_health(app, settings)  # /metrics, /live, /ready on the worker's web port
     return app
