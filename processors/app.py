@@ -29,14 +29,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import faust
 
+from processors.faust_base import (
+    batches,
+    bytes_topic,
+    forward_batches,
+    internal_topic,
+    new_app,
+    record_of,
+)
 from processors.health import install_health
 from processors.instrument import ObservedSink
-from processors.pipeline import EnrichmentPipeline, RawRecord, Stamp, Step, Validate
+from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Stamp, Step, Validate
 from wirehose import metrics
 from wirehose.article import Article
 from wirehose.deadletter import DeadLetter
@@ -95,30 +103,12 @@ def create_app(
     *,
     steps_factory: Callable[[Settings], Sequence[Step]] = build_steps,
 ) -> faust.App:
-    datadir = settings.home / "faust" / settings.app_id
-    datadir.parent.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
-        settings.app_id,
-        broker=[f"kafka://{server}" for server in settings.kafka_servers.split(",")],
-        store="memory://",
-        value_serializer="raw",
-        key_serializer="raw",
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        web_enabled=True,
-        web_host=settings.worker_web_host,
-        web_port=settings.worker_web_port,
-        web_in_thread=False,
-        datadir=str(datadir),
-        broker_commit_interval=1.0,
-    )
-    raw = app.topic(settings.topic_raw, key_type=bytes, value_type=bytes)
-    enriched = app.topic(settings.topic_enriched, key_type=bytes, value_type=bytes)
-    dead_letters = app.topic(settings.topic_dead_letter, key_type=bytes, value_type=bytes)
-    articles = _internal(app, settings, "articles")
-    deduped = _internal(app, settings, "deduped")
+    app = new_app(settings)
+    raw = bytes_topic(app, settings.topic_raw)
+    enriched = bytes_topic(app, settings.topic_enriched)
+    dead_letters = bytes_topic(app, settings.topic_dead_letter)
+    articles = internal_topic(app, settings, "articles")
+    deduped = internal_topic(app, settings, "deduped")
     validate = Validate(settings.max_body_chars)
     tagging_holder: dict[str, EnrichmentPipeline] = {}
 
@@ -138,14 +128,19 @@ def create_app(
     async def validate_agent(stream: faust.StreamT[Any]) -> None:
         # Bad input is dead-lettered here, at the door, with the offset it had on the raw topic.
         pipeline = EnrichmentPipeline(validate, [])
-        async for events in _batches(stream, ENRICH_BATCH, ENRICH_WITHIN_SECONDS):
-            result = pipeline.run([_record(event) for event in events])
-            metrics.observe_enrich(metrics.STEP_VALIDATE, len(events), result.articles)
-            for article in result.articles:
-                await articles.send(key=article.article_id.encode(), value=article.to_bytes())
-            await publish_dead(result.dead_letters)
-            for event in events:
-                await stream.ack(event)
+
+        async def run(records: list[RawRecord]) -> BatchResult:
+            return pipeline.run(records)
+
+        await forward_batches(
+            stream,
+            run,
+            articles,
+            publish_dead,
+            size=ENRICH_BATCH,
+            within=ENRICH_WITHIN_SECONDS,
+            observe=lambda n, r: metrics.observe_enrich(metrics.STEP_VALIDATE, n, r.articles),
+        )
 
     from processors.dedup_agents import install_dedup
     from processors.story_agents import install_stories
@@ -156,16 +151,20 @@ def create_app(
     @app.agent(deduped, name="tag", concurrency=1)
     async def tag(stream: faust.StreamT[Any]) -> None:
         loop = asyncio.get_running_loop()
-        async for events in _batches(stream, ENRICH_BATCH, ENRICH_WITHIN_SECONDS):
-            records = [_record(event) for event in events]
+
+        async def run(records: list[RawRecord]) -> BatchResult:
             # NER is CPU-bound: run it off the event loop so heartbeats and fetches keep going.
-            result = await loop.run_in_executor(None, tagging().run, records)
-            metrics.observe_enrich(metrics.STEP_ENTITIES, len(records), result.articles)
-            for article in result.articles:
-                await stories.send(key=article.article_id.encode(), value=article.to_bytes())
-            await publish_dead(result.dead_letters)
-            for event in events:
-                await stream.ack(event)
+            return await loop.run_in_executor(None, tagging().run, records)
+
+        await forward_batches(
+            stream,
+            run,
+            stories,
+            publish_dead,
+            size=ENRICH_BATCH,
+            within=ENRICH_WITHIN_SECONDS,
+            observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
+        )
 
     @app.agent(enriched, concurrency=1)
     async def index(stream: faust.StreamT[Any]) -> None:
@@ -175,12 +174,12 @@ def create_app(
         sink = ObservedSink(ElasticsearchSink(settings))  # counted and timed: /metrics
         await loop.run_in_executor(None, sink.setup)
         try:
-            async for events in _batches(
+            async for events in batches(
                 stream, settings.sink_batch_size, settings.sink_flush_seconds
             ):
                 letters: list[DeadLetter] = []
                 for event in events:
-                    record = _record(event)
+                    record = record_of(event)
                     try:
                         sink.add(
                             Article.from_bytes(record.value),
@@ -210,31 +209,3 @@ def create_app(
 
     install_health(app, settings)  # /metrics, /live, /ready on the worker's web port
     return app
-
-
-def _internal(app: faust.App, settings: Settings, suffix: str) -> faust.TopicT:
-    return app.topic(
-        f"{settings.app_id}-{suffix}",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        internal=True,
-    )
-
-
-def _batches(stream: faust.StreamT[Any], size: int, within: float) -> AsyncIterator[Sequence[Any]]:
-    """Batches of events that stay unacknowledged until the agent acks them itself."""
-    # noack_take is on the concrete Stream only; the StreamT protocol Faust types agents with lacks it.
-    concrete = cast(faust.Stream, stream)
-    return cast(AsyncIterator[Sequence[Any]], concrete.noack_take(size, within=within))
-
-
-def _record(event: Any) -> RawRecord:
-    message = event.message
-    return RawRecord(
-        value=message.value,
-        key=message.key,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-    )

@@ -123,24 +123,9 @@ def create_dedup_app(settings: Settings) -> faust.App:
     Used by the integration tests (several of these processes share the partitions) and handy
     for measuring dedup on its own; the full worker installs the same agents into its app.
     """
-    datadir = settings.home / "faust" / settings.app_id
-    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    app = faust.App(
-        settings.app_id,
-        broker=[f"kafka://{server}" for server in settings.kafka_servers.split(",")],
-        store="memory://",
-        value_serializer="raw",
-        key_serializer="raw",
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        web_enabled=True,
-        web_host="127.0.0.1",
-        web_port=settings.worker_web_port,
-        datadir=str(datadir),
-        broker_commit_interval=1.0,
-    )
+    from processors.faust_base import new_app
+
+    app = new_app(settings)
     source = app.topic(settings.topic_raw, key_type=bytes, value_type=bytes)
     sink = app.topic(settings.topic_enriched, key_type=bytes, value_type=bytes)
     install_dedup(app, settings, source=source, sink=sink)

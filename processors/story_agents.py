@@ -20,6 +20,7 @@ from typing import Any
 
 import faust
 
+from processors.faust_base import internal_topic
 from processors.stories import MemoryStoryState, StoryClusterer
 from processors.story_features import StoryFeatures
 from wirehose.article import Article
@@ -72,9 +73,7 @@ def evict_old(state: MemoryStoryState, window: timedelta) -> int:
 def install_stories(app: faust.App, settings: Settings, *, sink: faust.TopicT) -> faust.TopicT:
     """Add the stories topic, table and agent; return the topic to send tagged articles to."""
     window = timedelta(hours=settings.story_window_hours)
-    topic = app.topic(
-        f"{settings.app_id}-stories", key_type=bytes, value_type=bytes, partitions=1, internal=True
-    )
+    topic = internal_topic(app, settings, "stories", partitions=1)
     table = app.Table(
         "story-members",
         default=None,

@@ -1,0 +1,100 @@
+"""What every wirehose Faust app shares: its configuration, topics, and the batch loop.
+
+One place decides how a worker talks to Kafka (raw bytes, ``acks=all``, earliest offsets,
+a one-second commit interval) so the full worker and the dedup-only worker cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, cast
+
+import faust
+
+from processors.pipeline import BatchResult, RawRecord
+from wirehose.deadletter import DeadLetter
+from wirehose.settings import Settings
+
+
+def new_app(settings: Settings) -> faust.App:
+    """A Faust app bound to the settings' broker, with raw bytes on every topic."""
+    datadir = settings.home / "faust" / settings.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    return faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_servers.split(",")],
+        store="memory://",  # tables are rebuilt from their changelog topics on start
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=True,
+        web_host=settings.worker_web_host,
+        web_port=settings.worker_web_port,
+        web_in_thread=False,
+        datadir=str(datadir),
+        broker_commit_interval=1.0,
+    )
+
+
+def bytes_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes)
+
+
+def internal_topic(
+    app: faust.App, settings: Settings, suffix: str, *, partitions: int | None = None
+) -> faust.TopicT:
+    """``{app_id}-{suffix}``, a topic only the worker reads and writes."""
+    return app.topic(
+        f"{settings.app_id}-{suffix}",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=partitions or settings.topic_partitions,
+        internal=True,
+    )
+
+
+def batches(stream: faust.StreamT[Any], size: int, within: float) -> AsyncIterator[Sequence[Any]]:
+    """Batches of events that stay unacknowledged until the agent acks them itself."""
+    # noack_take is on the concrete Stream only; the StreamT protocol Faust types agents with lacks it.
+    concrete = cast(faust.Stream, stream)
+    return cast(AsyncIterator[Sequence[Any]], concrete.noack_take(size, within=within))
+
+
+def record_of(event: Any) -> RawRecord:
+    message = event.message
+    return RawRecord(
+        value=message.value,
+        key=message.key,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )
+
+
+async def forward_batches(
+    stream: faust.StreamT[Any],
+    run: Callable[[list[RawRecord]], Awaitable[BatchResult]],
+    out: faust.TopicT,
+    publish_dead: Callable[[Sequence[DeadLetter]], Awaitable[None]],
+    *,
+    size: int,
+    within: float,
+    observe: Callable[[int, BatchResult], None] | None = None,
+) -> None:
+    """The loop of every batch agent: run, publish the articles and dead letters, then ack.
+
+    Acking last is what makes a crash replay the batch instead of losing it.
+    """
+    async for events in batches(stream, size, within):
+        records = [record_of(event) for event in events]
+        result = await run(records)
+        if observe is not None:
+            observe(len(records), result)
+        for article in result.articles:
+            await out.send(key=article.article_id.encode(), value=article.to_bytes())
+        await publish_dead(result.dead_letters)
+        for event in events:
+            await stream.ack(event)
