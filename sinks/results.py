@@ -158,5 +158,7 @@ def _hit(raw: dict[str, Any]) -> Hit:
 
 
 def _headline(bucket: dict[str, Any]) -> str | None:
+    """The earliest headline of the story; pasted articles without one are passed over."""
     top = bucket.get("headline", {}).get("hits", {}).get("hits", [])
-    return str(top[0]["_source"].get("title")) if top else None
+    titles = [str(hit["_source"].get("title") or "").strip() for hit in top]
+    return next((title for title in titles if title), None)

@@ -178,7 +178,7 @@ def build_search(request: SearchRequest) -> dict[str, Any]:
     }
     aggs["stories"]["aggs"] = {
         "headline": {
-            "top_hits": {"size": 1, "sort": [{"date": {"order": "asc"}}], "_source": ["title"]}
+            "top_hits": {"size": 3, "sort": [{"date": {"order": "asc"}}], "_source": ["title"]}
         }
     }
     aggs["story_count"] = {"cardinality": {"field": "story_key"}}

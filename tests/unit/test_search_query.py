@@ -267,3 +267,20 @@ def test_render_shows_hits_highlights_coverage_and_facets() -> None:
 
 def test_highlight_markup_escapes_before_styling() -> None:
     assert highlight_markup("a [b] <em>c</em>") == "a \\[b] [bold yellow]c[/bold yellow]"
+
+
+def test_story_label_skips_articles_pasted_without_a_headline() -> None:
+    from sinks.results import _headline
+
+    bucket = {
+        "headline": {
+            "hits": {
+                "hits": [
+                    {"_source": {"title": ""}},
+                    {"_source": {"title": "Netanyahu tells Putin"}},
+                ]
+            }
+        }
+    }
+    assert _headline(bucket) == "Netanyahu tells Putin"
+    assert _headline({"headline": {"hits": {"hits": [{"_source": {"title": ""}}]}}}) is None
