@@ -36,7 +36,7 @@ SEEDS = ROOT / "seeds"
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
-        if parts and parts[0] in {"unit", "integration", "e2e"}:
+        if parts and parts[0] in {"unit", "integration", "e2e", "fault"}:
             item.add_marker(getattr(pytest.mark, parts[0]))
 
 

@@ -32,6 +32,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "deadletters": ("wirehose.cli.deadletters", "List dead letters and re-send them once fixed."),
     "index": ("wirehose.cli.index", "Create, inspect and migrate the Elasticsearch index."),
     "kibana": ("wirehose.cli.kibana", "Import the saved searches and dashboard into Kibana."),
+    "bench": ("wirehose.cli.bench", "Measure throughput and latency of each stage side by side."),
 }
 
 

@@ -1,0 +1,156 @@
+"""The whole pipeline with a real worker: saturated throughput, and latency at a paced load.
+
+Throughput is first produce to last document searchable (polled with ``count_indexed``, which
+refreshes the index first, so "searchable" is exact to the polling interval).
+
+Latency per article is the document's ``indexed_at`` (stamped by the sink as it buffers the
+document, a flush of at most ``WIREHOSE_SINK_FLUSH_SECONDS`` before Elasticsearch acknowledges
+it) minus its ``fetched_at``, which this module sets to the moment it hands the article to the
+producer. Both come from this machine's clock, so no clock skew enters. A fresh worker (own
+topics, group and index) runs each measurement, warmed up with one article first so that model
+loading and the first rebalance are not counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wirehose.article import Article
+from wirehose.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+
+
+@dataclass
+class PipelineRun:
+    articles: int
+    seconds: float
+    rate_asked: float | None
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.articles / self.seconds if self.seconds > 0 else float("inf")
+
+    def percentile(self, q: float) -> float | None:
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else None
+        return statistics.quantiles(self.latencies, n=1000, method="inclusive")[round(q * 1000) - 1]
+
+    def as_dict(self) -> dict[str, Any]:
+        p50, p99 = self.percentile(0.5), self.percentile(0.99)
+        return {
+            "articles": self.articles,
+            "seconds": round(self.seconds, 2),
+            "articles_per_s": round(self.rate, 1),
+            "rate_asked": round(self.rate_asked, 1) if self.rate_asked else None,
+            "latency_p50_s": round(p50, 3) if p50 is not None else None,
+            "latency_p99_s": round(p99, 3) if p99 is not None else None,
+            "latency_max_s": round(max(self.latencies), 3) if self.latencies else None,
+        }
+
+
+def _fresh(settings: Settings, label: str) -> Settings:
+    from wirehose.bench.private import free_port
+
+    tag = f"{label}-{uuid.uuid4().hex[:6]}"
+    return settings.model_copy(
+        update={
+            "topic_raw": f"bench-raw-{tag}",
+            "topic_enriched": f"bench-enriched-{tag}",
+            "topic_dead_letter": f"bench-dlq-{tag}",
+            "index_alias": f"bench-articles-{tag}",
+            "app_id": f"bench-app-{tag}",
+            "worker_web_port": free_port(),
+            "log_level": "WARNING",
+        }
+    )
+
+
+def run(
+    settings: Settings,
+    articles: Sequence[Article],
+    *,
+    rate: float | None,
+    label: str,
+    logs: Path,
+    timeout: float = 7200.0,
+) -> PipelineRun:
+    """Replay ``articles`` (at ``rate``/s, or as fast as possible) through a fresh worker."""
+    from elasticsearch import Elasticsearch
+
+    from processors.app import create_topics
+    from producers.kafka import ArticleProducer
+    from producers.replay import Pacer
+    from wirehose.local import count_indexed, wait_indexed, worker_process
+
+    settings = _fresh(settings, label)
+    create_topics(settings)
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    ids = {a.article_id for a in articles}
+    warm = Article.create(
+        title="Warm-up", body=f"Warm-up article {uuid.uuid4().hex}.", producer="bench"
+    )
+    try:
+        with worker_process(settings, log_path=logs / f"worker-{label}.log") as worker:
+            with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+                producer.send(warm)
+            if (
+                wait_indexed(
+                    es, settings.index_alias, {warm.article_id}, timeout=600, worker=worker
+                )
+                < 1
+            ):
+                raise RuntimeError(f"the {label} worker never indexed its warm-up article")
+            pacer = Pacer(rate)
+            with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+                start = time.perf_counter()
+                for article in articles:
+                    pacer.wait()
+                    producer.send(article.model_copy(update={"fetched_at": datetime.now(UTC)}))
+                report = producer.flush()
+            if report.failed:
+                raise RuntimeError(f"{label}: sends failed: {report.summary()}")
+            deadline = start + timeout
+            while count_indexed(es, settings.index_alias, ids) < len(ids):
+                if time.perf_counter() > deadline or worker.poll() is not None:
+                    raise RuntimeError(f"{label}: not everything was indexed; see {logs}")
+                time.sleep(POLL_SECONDS)
+            seconds = time.perf_counter() - start
+        return PipelineRun(len(articles), seconds, rate, _latencies(es, settings.index_alias, ids))
+    finally:
+        es.close()
+
+
+def _latencies(es: Any, alias: str, ids: set[str]) -> list[float]:
+    """``indexed_at - fetched_at`` in seconds for every benchmark document."""
+    out: list[float] = []
+    search_after: list[Any] | None = None
+    while True:
+        hits = es.search(
+            index=alias,
+            size=5000,
+            source_includes=["fetched_at", "indexed_at"],
+            sort=[{"article_id": "asc"}],
+            search_after=search_after,
+        )["hits"]["hits"]
+        if not hits:
+            return out
+        for hit in hits:
+            if hit["_id"] in ids:
+                src = hit["_source"]
+                delta = datetime.fromisoformat(src["indexed_at"]) - datetime.fromisoformat(
+                    src["fetched_at"]
+                )
+                out.append(delta.total_seconds())
+        search_after = hits[-1]["sort"]

@@ -1,0 +1,147 @@
+"""Benchmark results as a markdown table, JSON and a PNG plot, in one folder.
+
+The markdown is what goes into an issue or a review; the JSON is what a later run compares
+against; the plot shows the stage ceilings against the pipeline and the dedup cost curve.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "pipeline_vs_slowest_stage": 0.8,  # end to end >= 0.8 of the slowest stand-alone stage
+    "dedup_100k_vs_1k": 1.5,  # cost per article at 100k within 1.5x of 1k
+    "p99_half_load_s": 2.0,  # p99 produce-to-indexed latency at half of max throughput
+}
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each v1 target: the measured value, the target, and whether it is met."""
+    out: dict[str, dict[str, Any]] = {}
+    ratio = results.get("pipeline_vs_slowest_stage")
+    if ratio is not None:
+        out["end to end / slowest stage"] = _verdict(
+            ratio, TARGETS["pipeline_vs_slowest_stage"], ">="
+        )
+    scaling = results.get("dedup_scaling", [])
+    by_window = {row["window"]: row["cost_per_article_ms"] for row in scaling}
+    if 1000 in by_window and 100000 in by_window and by_window[1000] > 0:
+        growth = by_window[100000] / by_window[1000]
+        out["dedup cost 100k / 1k"] = _verdict(growth, TARGETS["dedup_100k_vs_1k"], "<=")
+    paced = results.get("pipeline_paced") or {}
+    if paced.get("latency_p99_s") is not None:
+        out["p99 latency at half load (s)"] = _verdict(
+            paced["latency_p99_s"], TARGETS["p99_half_load_s"], "<"
+        )
+    return out
+
+
+def _verdict(value: float, target: float, op: str) -> dict[str, Any]:
+    met = {">=": value >= target, "<=": value <= target, "<": value < target}[op]
+    return {"value": round(value, 3), "target": f"{op} {target}", "met": met}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"# wirehose benchmark ({results['corpus']['articles']} articles, {results['started_at']})",
+        "",
+        f"Machine: {results['machine']}. Corpus: {results['corpus']['description']}.",
+        "",
+        "| stage | articles | seconds | articles/s | notes |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for stage in results["stages"]:
+        notes = ", ".join(
+            f"{k}={v}"
+            for k, v in stage.items()
+            if k not in {"name", "articles", "seconds", "articles_per_s"}
+        )
+        lines.append(
+            f"| {stage['name']} | {stage['articles']} | {stage['seconds']} | {stage['articles_per_s']} | {notes} |"
+        )
+    for key, title in (
+        ("pipeline", "whole pipeline, saturated"),
+        ("pipeline_paced", "whole pipeline, paced at 50%"),
+    ):
+        run = results.get(key)
+        if run:
+            lines.append(
+                f"| {title} | {run['articles']} | {run['seconds']} | {run['articles_per_s']} | "
+                f"p50={run['latency_p50_s']}s p99={run['latency_p99_s']}s max={run['latency_max_s']}s |"
+            )
+    lines += ["", "| dedup window | cost/article (ms) | candidates/article | state MB per 1k articles |",
+              "| ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for row in results.get("dedup_scaling", []):
+        lines.append(
+            f"| {row['window']} | {row['cost_per_article_ms']} | {row['candidates_per_article']} | "
+            f"{row['state_mb_per_1k_articles']} |"
+        )
+    lines += ["", "| v1 target | measured | target | met |", "| --- | ---: | --- | --- |"]
+    for name, v in results.get("verdicts", {}).items():
+        lines.append(
+            f"| {name} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
+        )
+    if results.get("slowest_stage"):
+        lines += ["", f"Slowest stand-alone stage: {results['slowest_stage']}."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    names = [s["name"] for s in results["stages"]]
+    rates = [s["articles_per_s"] for s in results["stages"]]
+    for key, label in (
+        ("pipeline", "pipeline (saturated)"),
+        ("pipeline_paced", "pipeline (paced 50%)"),
+    ):
+        if results.get(key):
+            names.append(label)
+            rates.append(results[key]["articles_per_s"])
+    left.barh(
+        names,
+        rates,
+        color=["#4c72b0"] * len(results["stages"])
+        + ["#dd8452"] * (len(names) - len(results["stages"])),
+    )
+    left.set_xscale("log")
+    left.set_xlabel("articles/s (log scale)")
+    left.set_title("Stages alone vs the whole pipeline")
+    scaling = results.get("dedup_scaling", [])
+    if scaling:
+        windows = [row["window"] for row in scaling]
+        right.plot(
+            windows, [row["cost_per_article_ms"] for row in scaling], marker="o", label="ms/article"
+        )
+        right.set_xscale("log")
+        right.set_xlabel("articles in the dedup window")
+        right.set_ylabel("dedup cost per article (ms)")
+        right.set_title("Dedup cost as the window fills")
+        twin = right.twinx()
+        twin.plot(
+            windows,
+            [row["candidates_per_article"] for row in scaling],
+            marker="s",
+            color="#c44e52",
+            label="candidates",
+        )
+        twin.set_ylabel("LSH candidates per article")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write ``bench.md``, ``bench.json`` and ``bench.png`` under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": out / "bench.md", "json": out / "bench.json", "plot": out / "bench.png"}
+    paths["json"].write_text(json.dumps(results, indent=2, default=str) + "\n")
+    paths["markdown"].write_text(markdown(results))
+    plot(results, paths["plot"])
+    return paths

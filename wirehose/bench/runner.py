@@ -1,0 +1,128 @@
+"""One benchmark run: every stage alone, the whole pipeline twice, dedup scaling, one report.
+
+Every measurement uses the same generated corpus (``size`` articles); dedup scaling needs
+bigger windows and uses a longer corpus from the same generator and seed, whose first ``size``
+articles are those very ones. Kafka and Elasticsearch are private instances started for the
+run (a benchmark on the shared ones would measure, and disturb, everyone else's work), unless
+``shared`` is set, in which case the run uses the configured services with unique names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wirehose.bench import corpus, dedup_scaling, pipeline, report, stages
+from wirehose.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchConfig:
+    size: int = 1000
+    dedup_windows: Sequence[int] = (1000, 10_000, 100_000)
+    dedup_probe: int = 500
+    seed: int = 7
+    out: Path = Path("bench/results")
+    shared: bool = False
+    skip_pipeline: bool = False
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+@contextlib.contextmanager
+def _services(config: BenchConfig, base: Settings) -> Iterator[Settings]:
+    if config.shared:
+        from wirehose.services import resolve_endpoints
+
+        endpoints = resolve_endpoints(base)
+        yield base.model_copy(
+            update={"kafka_bootstrap": endpoints.kafka_bootstrap, "es_url": endpoints.es_url}
+        )
+        return
+    from wirehose.bench.private import private_services
+
+    with (
+        tempfile.TemporaryDirectory(prefix="wirehose-bench-") as tmp,
+        private_services(Path(tmp) / "home", base=base, heap="512m") as stack,
+    ):
+        yield stack.settings.model_copy(update={"home": Path(tmp) / "work"})
+
+
+def run(
+    config: BenchConfig, base: Settings | None = None
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Run everything and write the report; returns the results and the written paths."""
+    base = base or Settings()
+    say = config.progress
+    longest = max([config.size, *(w + config.dedup_probe for w in config.dedup_windows)])
+    say(f"generating corpus articles={longest}")
+    everything = corpus.generate(longest, seed=config.seed)
+    articles = [item.article for item in everything[: config.size]]
+    kinds: dict[str, int] = {}
+    for item in everything[: config.size]:
+        kinds["original" if item.kind in {"original", "robot"} else "variant"] = (
+            kinds.get("original" if item.kind in {"original", "robot"} else "variant", 0) + 1
+        )
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "corpus": {
+            "articles": config.size,
+            "seed": config.seed,
+            "description": f"seeds + syndicated variants + unrelated ({kinds})",
+        },
+    }
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    with _services(config, base) as settings:
+        settings = settings.model_copy(
+            update={"index_alias": f"bench-bulk-{uuid.uuid4().hex[:6]}", "log_level": "WARNING"}
+        )
+        say("stage: produce")
+        produced = stages.produce(settings, articles, f"bench-produce-{uuid.uuid4().hex[:6]}")
+        say(f"  {produced.rate:.0f} articles/s")
+        say("stage: dedup")
+        deduped, marked = stages.dedup(settings, articles)
+        say(f"  {deduped.rate:.0f} articles/s")
+        say("stage: NER (spaCy, nlp.pipe)")
+        ner, tagging, tagged = stages.ner(settings, articles, marked)
+        say(f"  NER {ner.rate:.1f} articles/s; worker-style tagging {tagging.rate:.1f} articles/s")
+        say("stage: Elasticsearch bulk")
+        bulk = stages.es_bulk(settings, tagged)
+        say(f"  {bulk.rate:.0f} articles/s")
+        alone = [produced, deduped, ner, bulk]
+        results["stages"] = [s.as_dict() for s in [*alone, tagging]]
+        slowest = min(alone, key=lambda s: s.rate)
+        results["slowest_stage"] = f"{slowest.name} at {slowest.rate:.1f} articles/s"
+        if not config.skip_pipeline:
+            logs = out / "logs"
+            say("whole pipeline, saturated (first produce to last searchable)")
+            full = pipeline.run(settings, articles, rate=None, label="saturated", logs=logs)
+            say(f"  {full.rate:.1f} articles/s")
+            results["pipeline"] = full.as_dict()
+            results["pipeline_vs_slowest_stage"] = round(full.rate / slowest.rate, 3)
+            half = full.rate / 2
+            say(f"whole pipeline, paced at {half:.1f} articles/s (50%)")
+            paced = pipeline.run(settings, articles, rate=half, label="paced", logs=logs)
+            say(f"  p50={paced.percentile(0.5):.2f}s p99={paced.percentile(0.99):.2f}s")
+            results["pipeline_paced"] = paced.as_dict()
+    say(f"dedup scaling windows={list(config.dedup_windows)} probe={config.dedup_probe}")
+    started = time.perf_counter()
+    scaling = dedup_scaling.measure(
+        base, [item.article for item in everything], config.dedup_windows, config.dedup_probe
+    )
+    say(f"  done in {time.perf_counter() - started:.0f}s")
+    results["dedup_scaling"] = [row.as_dict() for row in scaling]
+    results["verdicts"] = report.verdicts(results)
+    return results, report.write(results, out)
