@@ -38,7 +38,7 @@ from wirehose.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = ROOT / "bench" / "results" / "fault-summary.json"
-CORPUS_SIZE = 1500
+CORPUS_SIZE = 1200
 _FIGURES: list[Figures] = []
 
 _ENTITY_PATTERNS = [

@@ -63,9 +63,6 @@ def _poison() -> list[tuple[str, bytes, str | None]]:
         "<script>alert(1)</script><p>unclosed <table><tr><td>Paris</td></table>" * 50,
         3,
     )
-    huge = json.dumps(
-        {"schema_version": 1, "article_id": "b" * 32, "body": "word " * (BIG // 5), "producer": "t"}
-    ).encode()
     return [
         ("invalid-json", b'{"schema_version": 1, "body": "unterminated', "invalid-json"),
         ("wrong-schema", json.dumps({"schema_version": 1, "headline": "x"}).encode(), "wrong-schema"),
@@ -77,7 +74,6 @@ def _poison() -> list[tuple[str, bytes, str | None]]:
         ),
         ("empty-message", b"", "empty-message"),
         ("binary", bytes(rng.getrandbits(8) for _ in range(4096)), "invalid-json"),
-        ("twenty-mb", huge, "oversized-body"),
         ("german", german.to_bytes(), None),
         ("mixed-scripts", mixed.to_bytes(), None),
         ("html-soup", soup.to_bytes(), None),
@@ -139,3 +135,49 @@ def test_poisoned_records_are_dead_lettered_and_the_pipeline_keeps_going(
         if reason is not None:
             assert by_key[key].original == value
     assert (figures.indexed, figures.doubled, figures.extra) == (len(wanted), 0, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: the 20 MB record's dead letter (original bytes, base64: ~28 MB) exceeds the "
+    "worker producer's 1 MB max_request_size; the validate agent crashes with "
+    "MessageSizeTooLargeError and the record is never dead-lettered (reported to the lead)",
+)
+def test_a_20mb_record_is_dead_lettered_as_oversized(
+    fault_settings: Callable[..., Settings],
+    private_es: Elasticsearch,
+    fault_corpus: list[Article],
+    record_figures: Callable[[Figures], None],
+    tmp_path: Path,
+) -> None:
+    settings = fault_settings()
+    prepare(settings)
+    huge = json.dumps(
+        {"schema_version": 1, "article_id": "b" * 32, "body": "word " * (BIG // 5), "producer": "t"}
+    ).encode()
+    raw = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers, acks="all", max_request_size=BROKER_MAX
+    )
+    try:
+        raw.send(settings.topic_raw, key=b"twenty-mb", value=huge).get(timeout=60)
+    finally:
+        raw.close()
+    good = fault_corpus[:10]
+    log = tmp_path / "worker.log"
+    with worker(settings, log) as process:
+        assert send_all(settings, good) == (len(good), 0)
+        found = wait_all_indexed(private_es, settings, {a.article_id for a in good})
+        letters = dead_letters(settings)
+        alive = process.poll() is None
+    figures = tally(
+        private_es,
+        settings,
+        "poisoned input: 20 MB record",
+        good,
+        dead_letter_reasons=[letter.reason for letter in letters],
+        agent_crashed="MessageSizeTooLarge" in log_tail(log, 200_000),
+    )
+    record_figures(figures)
+    assert alive
+    assert found == len(good)
+    assert [(letter.key, letter.reason) for letter in letters] == [("twenty-mb", "oversized-body")]
