@@ -30,6 +30,9 @@ def new_app(settings: Settings) -> faust.App:
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Articles may reach max_body_chars and dead letters carry up to 4 MB of original bytes;
+        # the native broker accepts 32 MB messages (brokers of your own need message.max.bytes).
+        producer_max_request_size=16 * 1024 * 1024,
         web_enabled=True,
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,

@@ -10,6 +10,7 @@ is fixed.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,11 @@ from wirehose.errors import DropArticle
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_VERSION = 1
+
+# The original bytes travel base64-encoded (4/3 larger) inside one Kafka message. Past this size
+# only their length and hash are kept: a record that large is rejected as oversized anyway, and
+# carrying it would make the dead letter itself too large to publish.
+MAX_ORIGINAL_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,9 @@ class DeadLetter:
     key: str | None = None
     article_id: str | None = None
     original_b64: str = ""
+    original_size: int = 0
+    original_sha256: str = ""
+    original_truncated: bool = False
     failed_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     version: int = DEAD_LETTER_VERSION
 
@@ -51,6 +60,8 @@ class DeadLetter:
         key: bytes | str | None = None,
         article_id: str | None = None,
     ) -> DeadLetter:
+        data = original or b""
+        kept = data if len(data) <= MAX_ORIGINAL_BYTES else b""
         return cls(
             reason=drop.reason,
             detail=drop.detail[:2000],
@@ -60,11 +71,15 @@ class DeadLetter:
             offset=offset,
             key=key.decode("utf-8", "replace") if isinstance(key, bytes) else key,
             article_id=article_id,
-            original_b64=base64.b64encode(original or b"").decode("ascii"),
+            original_b64=base64.b64encode(kept).decode("ascii"),
+            original_size=len(data),
+            original_sha256=hashlib.sha256(data).hexdigest(),
+            original_truncated=len(kept) < len(data),
         )
 
     @property
     def original(self) -> bytes:
+        """The rejected bytes; empty when they were over ``MAX_ORIGINAL_BYTES`` (see ``original_truncated``)."""
         return base64.b64decode(self.original_b64)
 
     def to_bytes(self) -> bytes:

@@ -172,6 +172,9 @@ def select(
         letter = entry.letter
         if letter is None or entry.ref in done or not letter.topic:
             continue
+        if letter.original_truncated:
+            # Only the size and hash of a record this large were kept: re-send it from its source.
+            continue
         if reasons and letter.reason not in reasons:
             continue
         if since is not None and _failed_at(letter) < since:

@@ -100,3 +100,26 @@ def test_dead_letter_survives_the_wire() -> None:
     (letter,) = result.dead_letters
     assert letter.reason == "oversized-body"
     assert DeadLetter.from_bytes(letter.to_bytes()) == letter
+
+
+def test_a_huge_original_is_kept_as_size_and_hash_only() -> None:
+    import hashlib
+
+    from wirehose.deadletter import MAX_ORIGINAL_BYTES, DeadLetter
+    from wirehose.errors import InvalidArticle
+
+    huge = b"x" * (MAX_ORIGINAL_BYTES + 1)
+    letter = DeadLetter.from_drop(
+        InvalidArticle("oversized-body", "too long"), step="validate", original=huge
+    )
+    assert letter.original == b""
+    assert letter.original_truncated
+    assert (letter.original_size, letter.original_sha256) == (
+        len(huge),
+        hashlib.sha256(huge).hexdigest(),
+    )
+    assert len(letter.to_bytes()) < 2000  # small enough to publish anywhere
+
+    small = DeadLetter.from_drop(InvalidArticle("invalid-json"), step="validate", original=b"{oops")
+    assert small.original == b"{oops"
+    assert not small.original_truncated
