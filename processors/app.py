@@ -45,6 +45,7 @@ from processors.faust_base import (
 from processors.health import install_health
 from processors.instrument import ObservedSink
 from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Stamp, Step, Validate
+from processors.tag_runner import TagRunner
 from wirehose import metrics
 from wirehose.article import Article
 from wirehose.deadletter import DeadLetter
@@ -110,13 +111,6 @@ def create_app(
     articles = internal_topic(app, settings, "articles")
     deduped = internal_topic(app, settings, "deduped")
     validate = Validate(settings.max_body_chars)
-    tagging_holder: dict[str, EnrichmentPipeline] = {}
-
-    def tagging() -> EnrichmentPipeline:
-        # Built on first use, inside the worker, so spaCy loads once per process and only there.
-        if "p" not in tagging_holder:
-            tagging_holder["p"] = EnrichmentPipeline(validate, steps_factory(settings))
-        return tagging_holder["p"]
 
     async def publish_dead(letters: Sequence[DeadLetter]) -> None:
         metrics.observe_dead_letters(letters)
@@ -150,21 +144,19 @@ def create_app(
 
     @app.agent(deduped, name="tag", concurrency=1)
     async def tag(stream: faust.StreamT[Any]) -> None:
-        loop = asyncio.get_running_loop()
-
-        async def run(records: list[RawRecord]) -> BatchResult:
-            # NER is CPU-bound: run it off the event loop so heartbeats and fetches keep going.
-            return await loop.run_in_executor(None, tagging().run, records)
-
-        await forward_batches(
-            stream,
-            run,
-            stories,
-            publish_dead,
-            size=ENRICH_BATCH,
-            within=ENRICH_WITHIN_SECONDS,
-            observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
-        )
+        runner = TagRunner(settings, steps_factory, in_process=settings.tag_in_subprocess)
+        try:
+            await forward_batches(
+                stream,
+                runner.run,
+                stories,
+                publish_dead,
+                size=ENRICH_BATCH,
+                within=ENRICH_WITHIN_SECONDS,
+                observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
+            )
+        finally:
+            runner.close()
 
     @app.agent(enriched, concurrency=1)
     async def index(stream: faust.StreamT[Any]) -> None:

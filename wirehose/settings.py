@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         description="spaCy pipeline for entity tagging: a package name or a path "
         "(en_core_web_md, _lg and _trf work too).",
     )
+    tag_in_subprocess: bool = Field(
+        True,
+        description="Run spaCy NER in a child process of the worker, on a core of its own "
+        "(false: a thread, sharing the worker's interpreter lock).",
+    )
     max_body_chars: int = Field(
         1_000_000, description="Articles with a longer body are dead-lettered as oversized."
     )
