@@ -51,6 +51,11 @@ class Figures:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def outcome(self) -> tuple[int, int, int, int]:
+        """(indexed, doubled, extra, dead-lettered): exactly once is ``(n, 0, 0, 0)``."""
+        return (self.indexed, self.doubled, self.extra, self.dead_lettered)
+
 
 def prepare(settings: Settings) -> None:
     """Every topic of the topology, before any worker starts (as `wirehose worker` does)."""
