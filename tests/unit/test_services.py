@@ -85,3 +85,28 @@ def test_down_without_a_running_service_is_harmless(tmp_path: Path) -> None:
     service.pid_file.write_text("999999999\n")  # a stale pid file, as a crash leaves behind
     assert service.down() is False
     assert not service.pid_file.exists()
+
+
+def test_a_cluster_id_that_looks_like_an_option_still_formats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import uuid
+
+    from wirehose.services import kafka as kafka_module
+
+    service = KafkaService(Settings(home=tmp_path))
+    calls: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    # 0xfb then zeros encodes to "-wAA..." in urlsafe base64: the id argparse once mistook for an option.
+    monkeypatch.setattr(kafka_module.uuid, "uuid4", lambda: uuid.UUID(bytes=b"\xfb" + b"\x00" * 15))
+    monkeypatch.setattr(kafka_module.subprocess, "run", fake_run)
+    monkeypatch.setattr(kafka_module, "find_java_home", lambda settings: tmp_path)
+    service._format_storage(tmp_path / "server.properties")
+    (cmd,) = calls
+    cluster_arg = next(arg for arg in cmd if arg.startswith("--cluster-id"))
+    assert cluster_arg.startswith("--cluster-id=-")

@@ -145,8 +145,9 @@ class KafkaService(NativeService):
             *base,
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_id,
+            # One argument, "--cluster-id=<id>": a random base64 id can start with "-", and
+            # argparse would then read it as an option (it did, once in 64 formats).
+            f"--cluster-id={cluster_id}",
             "-c",
             str(config),
         ]
