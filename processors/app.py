@@ -54,9 +54,6 @@ from wirehose.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ENRICH_BATCH = 64
-ENRICH_WITHIN_SECONDS = 0.5
-
 
 def build_steps(settings: Settings) -> list[Step]:
     """The tagging steps, in order. spaCy imports lazily so `--help` stays fast."""
@@ -131,8 +128,8 @@ def create_app(
             run,
             articles,
             publish_dead,
-            size=ENRICH_BATCH,
-            within=ENRICH_WITHIN_SECONDS,
+            size=settings.batch_size,
+            within=settings.batch_within_seconds,
             observe=lambda n, r: metrics.observe_enrich(metrics.STEP_VALIDATE, n, r.articles),
         )
 
@@ -151,8 +148,8 @@ def create_app(
                 runner.run,
                 stories,
                 publish_dead,
-                size=ENRICH_BATCH,
-                within=ENRICH_WITHIN_SECONDS,
+                size=settings.batch_size,
+                within=settings.batch_within_seconds,
                 observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
             )
         finally:

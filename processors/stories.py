@@ -103,6 +103,21 @@ class MemoryStoryState:
         return len(old)
 
 
+Vectors = tuple[dict[str, float], dict[str, float]]
+
+
+def _vectors(
+    features: StoryFeatures, df: dict[str, int], docs: int, cache: dict[str, Vectors]
+) -> Vectors:
+    """Weighted word and entity vectors of one article, computed once per cache."""
+    if features.article_id not in cache:
+        cache[features.article_id] = (
+            weighted(features.words, df, docs),
+            weighted(features.entities, df, docs, "e:"),
+        )
+    return cache[features.article_id]
+
+
 class StoryClusterer:
     """Sets ``Article.story_id``. Stateful: one instance (and one state) sees every article."""
 
@@ -154,8 +169,9 @@ class StoryClusterer:
         )
         docs = self.state.doc_count()
         best: tuple[float, str] = (0.0, features.article_id)
+        vectors: dict[str, Vectors] = {}
         for member in found:
-            score = self.similarity(features, member, df, docs)
+            score = self.similarity(features, member, df, docs, vectors)
             # Ties go to the earliest story id, so the choice does not depend on scan order.
             if score > best[0] or (score == best[0] > 0 and member.story_id < best[1]):
                 best = (score, member.story_id)
@@ -164,7 +180,12 @@ class StoryClusterer:
         return features.article_id, best[0]
 
     def similarity(
-        self, a: StoryFeatures, b: StoryFeatures, df: dict[str, int], docs: int
+        self,
+        a: StoryFeatures,
+        b: StoryFeatures,
+        df: dict[str, int],
+        docs: int,
+        vectors: dict[str, Vectors] | None = None,
     ) -> float:
         """Gated similarity in [0, 1]: 0 when time or protagonists rule the pair out."""
         if abs(a.when - b.when) > self.window:
@@ -182,12 +203,13 @@ class StoryClusterer:
                 return 0.0
         elif a.protagonists or b.protagonists:
             strict = True
-        text = cosine(weighted(a.words, df, docs), weighted(b.words, df, docs))
+        # The new article meets every candidate: weigh each side once per assignment, not per pair.
+        vectors = {} if vectors is None else vectors
+        a_words, a_names = _vectors(a, df, docs, vectors)
+        b_words, b_names = _vectors(b, df, docs, vectors)
+        text = cosine(a_words, b_words)
         if a.entities and b.entities:
-            named = cosine(
-                weighted(a.entities, df, docs, "e:"), weighted(b.entities, df, docs, "e:")
-            )
-            text = (text + named) / 2
+            text = (text + cosine(a_names, b_names)) / 2
         if strict and text < self.strict_threshold:
             return 0.0
         return text

@@ -133,7 +133,15 @@ class Settings(BaseSettings):
         5_000_000, description="Bulk write flushes at this many bytes of documents."
     )
     sink_flush_seconds: float = Field(
-        1.0, description="Bulk write flushes at least this often (seconds)."
+        0.5, description="Bulk write flushes at least this often (seconds)."
+    )
+    batch_within_seconds: float = Field(
+        0.1,
+        description="How long the validate and tag stages wait to fill a batch before they "
+        "process what they have (seconds): latency under light load vs batching.",
+    )
+    batch_size: int = Field(
+        64, description="Most articles the validate and tag stages process in one batch."
     )
     metrics_lag_interval: float = Field(
         10.0,

@@ -79,7 +79,6 @@ def ner(
     """spaCy NER alone through ``EntityTagger.process_batch`` (``nlp.pipe``), model loaded
     first; then tagging as the worker does it (``CopyAwareTagger`` over dedup-marked articles,
     in the worker's batches), which runs NER only for articles that are not copies."""
-    from processors.app import ENRICH_BATCH
     from processors.entities import EntityTagger
     from processors.tagging import CopyAwareTagger
 
@@ -99,8 +98,9 @@ def ner(
     )
     copy_aware = CopyAwareTagger(tagger)
     start = time.perf_counter()
-    for i in range(0, len(marked), ENRICH_BATCH):
-        copy_aware.process_batch(list(marked[i : i + ENRICH_BATCH]))
+    size = settings.batch_size
+    for i in range(0, len(marked), size):
+        copy_aware.process_batch(list(marked[i : i + size]))
     seconds = time.perf_counter() - start
     worker_way = StageResult(
         "tagging as the worker does (NER for non-copies)",
