@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -73,8 +74,14 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> Non
         process.wait(timeout=10)
 
 
-def count_indexed(client: object, alias: str, ids: Collection[str]) -> int:
-    """How many of ``ids`` are searchable in ``alias`` right now."""
+def count_indexed(
+    client: object, alias: str, ids: Collection[str], *, processed_since: datetime | None = None
+) -> int:
+    """How many of ``ids`` are searchable in ``alias`` right now.
+
+    With ``processed_since``, only documents the pipeline (re)processed since then count: a
+    second demo run must show its own work, not find the first run's documents.
+    """
     from elasticsearch import Elasticsearch, NotFoundError
 
     assert isinstance(client, Elasticsearch)
@@ -84,7 +91,11 @@ def count_indexed(client: object, alias: str, ids: Collection[str]) -> int:
         id_list = list(ids)
         for start in range(0, len(id_list), 5000):
             chunk = id_list[start : start + 5000]
-            found += int(client.count(index=alias, query={"ids": {"values": chunk}})["count"])
+            query: dict[str, object] = {"ids": {"values": chunk}}
+            if processed_since is not None:
+                since = {"range": {"processed_at": {"gte": processed_since.isoformat()}}}
+                query = {"bool": {"filter": [query, since]}}
+            found += int(client.count(index=alias, query=query)["count"])
         return found
     except NotFoundError:
         return 0
@@ -98,12 +109,13 @@ def wait_indexed(
     timeout: float,
     worker: subprocess.Popen[bytes] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    processed_since: datetime | None = None,
 ) -> int:
     """Wait until every id is searchable; return how many are. Fails fast if the worker dies."""
     deadline = time.monotonic() + timeout
     found = 0
     while time.monotonic() < deadline:
-        found = count_indexed(client, alias, ids)
+        found = count_indexed(client, alias, ids, processed_since=processed_since)
         if on_progress:
             on_progress(found)
         if found >= len(ids):
