@@ -18,6 +18,9 @@ from wirehose.settings import Settings
 
 def new_app(settings: Settings) -> faust.App:
     """A Faust app bound to the settings' broker, with raw bytes on every topic."""
+    from processors.faust_patches import install
+
+    install()  # Faust's commit guard is off by one; see processors/faust_patches.py
     datadir = settings.home / "faust" / settings.app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     return faust.App(
