@@ -161,6 +161,17 @@ def test_status_metrics_health_and_dead_letter_resend(
         assert samples[("wirehose_sink_batch_documents_sum", sink)] == 3
         lag = [v for (name, _), v in samples.items() if name == "wirehose_consumer_lag_messages"]
         assert lag, "the lag gauge has no series for the partitions this worker owns"
+        # The gauge is sampled every metrics_lag_interval (1 s here), so right after the status
+        # check it may still show the last sample taken mid-run: scrape until a fresh one lands.
+        for _ in range(20):
+            if set(lag) == {0.0}:
+                break
+            time.sleep(0.5)
+            lag = [
+                v
+                for (name, _), v in _samples(_http(f"{base}/metrics")[1]).items()
+                if name == "wirehose_consumer_lag_messages"
+            ]
         assert set(lag) == {0.0}
         lag_steps = {
             dict(labels)["topic"]: dict(labels)["step"]
