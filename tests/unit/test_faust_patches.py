@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import pytest
+from faust.types import TP as FaustTP
 from intervaltree import IntervalTree
 
 from processors.faust_patches import install, strict_new_offset
 
-TP = ("raw", 2)
+TP = FaustTP("raw", 2)
 
 
 class FakeConsumer:
@@ -51,3 +53,32 @@ def test_install_replaces_fausts_method_once() -> None:
     install()
     install()
     assert Consumer._new_offset is strict_new_offset
+
+
+def test_a_lasting_hole_seeks_the_partition_back_to_the_committed_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from processors import faust_patches
+
+    seeks: list[tuple[Any, int]] = []
+
+    class SeekingConsumer(FakeConsumer):
+        async def seek(self, tp: Any, offset: int) -> None:
+            seeks.append((tp, offset))
+
+    consumer = SeekingConsumer(125, [126, 127])
+    clock = [1000.0]
+    monkeypatch.setattr(faust_patches.time, "monotonic", lambda: clock[0])
+
+    async def commit_rounds() -> None:
+        assert strict_new_offset(consumer, TP) is None  # hole noticed, give it time
+        await asyncio.sleep(0)
+        assert seeks == []
+        clock[0] += faust_patches.HOLE_SEEK_SECONDS + 1
+        assert strict_new_offset(consumer, TP) is None  # still there: re-read from 125
+        await asyncio.sleep(0)
+
+    asyncio.run(commit_rounds())
+    assert seeks == [(TP, 125)]
