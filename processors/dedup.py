@@ -147,6 +147,7 @@ class CandidateIndex:
     window: timedelta = timedelta(hours=72)
     min_containment_shingles: int = 25
     min_length_ratio: float = 0.3
+    bucket_capacity: int = 8
     _watermark: datetime | None = field(default=None, init=False)
     _expired_before: datetime | None = field(default=None, init=False)
 
@@ -182,8 +183,18 @@ class CandidateIndex:
 
     def add(self, entry: Entry) -> None:
         """File ``entry`` and expire by event-time watermark, in 1/24-window steps so that
-        expiry stays amortised and never depends on the wall clock."""
-        self.store.put(entry)
+        expiry stays amortised and never depends on the wall clock.
+
+        A bucket holds at most ``bucket_capacity`` members, the best-ranked ones. Without a bound,
+        the cost of an article grows with the window: buckets of phrases every outlet uses, and
+        of stories run by hundreds of outlets, keep growing, and every member is a candidate to
+        verify (and, in the worker, part of a table value rewritten on every change). Keeping
+        the earliest-ranked members loses nothing ``decide`` needs: it points every copy at the
+        best-ranked match, and a copy of a much-copied story shares most of its buckets with the
+        story's earliest runs.
+        """
+        if self.store.get(entry.article_id) is None:  # a redelivery is filed once, evicts nobody
+            self.store.put(entry.model_copy(update={"bucket_keys": self._keys_with_room(entry)}))
         if self._watermark is None or entry.when > self._watermark:
             self._watermark = entry.when
         cutoff = self._watermark - self.window
@@ -192,6 +203,34 @@ class CandidateIndex:
             self._expired_before = cutoff
             if removed:
                 log.debug("expired dedup entries count=%d before=%s", removed, cutoff.isoformat())
+
+    def _keys_with_room(self, entry: Entry) -> tuple[str, ...]:
+        """The buckets ``entry`` is filed under: those not full, and full ones in which it
+        outranks the worst-ranked member (which is unfiled from that bucket to make room)."""
+        ranks: dict[str, tuple[datetime, str] | None] = {}
+
+        def rank_of(article_id: str) -> tuple[datetime, str] | None:
+            if article_id not in ranks:
+                other = self.store.get(article_id)
+                ranks[article_id] = None if other is None else other.rank
+            return ranks[article_id]
+
+        def eviction_order(article_id: str) -> tuple[bool, tuple[datetime, str] | None]:
+            rank = rank_of(article_id)
+            return (rank is None, rank)  # an id whose entry is gone goes first
+
+        keys = []
+        for key in entry.bucket_keys:
+            members = self.store.members(key)
+            if len(members) < self.bucket_capacity:
+                keys.append(key)
+                continue
+            worst = max(members, key=eviction_order)
+            worst_rank = rank_of(worst)
+            if worst_rank is None or entry.rank < worst_rank:
+                self.store.unfile(key, worst)
+                keys.append(key)
+        return tuple(keys)
 
     def _members(self, keys: Iterable[str]) -> dict[str, None]:
         ids: dict[str, None] = {}
@@ -227,12 +266,18 @@ class WireCopyDetector:
     store: DedupStore = field(default_factory=InMemoryDedupStore)
     threshold: float = 0.8
     window: timedelta = timedelta(hours=72)
+    bucket_capacity: int = 8
     signer: Signer = field(default_factory=Signer)
     index: CandidateIndex = field(init=False)
     step_id = "dedup"
 
     def __post_init__(self) -> None:
-        self.index = CandidateIndex(self.store, threshold=self.threshold, window=self.window)
+        self.index = CandidateIndex(
+            self.store,
+            threshold=self.threshold,
+            window=self.window,
+            bucket_capacity=self.bucket_capacity,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, store: DedupStore | None = None) -> WireCopyDetector:
@@ -240,6 +285,7 @@ class WireCopyDetector:
             store=store if store is not None else InMemoryDedupStore(),
             threshold=settings.dedup_threshold,
             window=timedelta(hours=settings.dedup_window_hours),
+            bucket_capacity=settings.dedup_bucket_capacity,
         )
 
     def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:

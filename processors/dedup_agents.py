@@ -91,7 +91,13 @@ def install_dedup(
 
     @app.agent(bands, name="dedup-band", concurrency=1)
     async def dedup_band(stream: faust.StreamT[Any]) -> None:
-        worker = BandWorker(entries, buckets, threshold=settings.dedup_threshold, window=window)
+        worker = BandWorker(
+            entries,
+            buckets,
+            threshold=settings.dedup_threshold,
+            window=window,
+            bucket_capacity=settings.dedup_bucket_capacity,
+        )
         async for event in stream.events():
             message = event.message
             partial = worker.handle(message.partition, Probe.from_bytes(message.value))

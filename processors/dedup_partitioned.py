@@ -158,6 +158,14 @@ class TableDedupStore:
     def members(self, bucket_key: str) -> tuple[str, ...]:
         return tuple(self.buckets.get(self.prefix + bucket_key) or ())
 
+    def unfile(self, bucket_key: str, article_id: str) -> None:
+        key = self.prefix + bucket_key
+        members = [m for m in self.buckets.get(key) or () if m != article_id]
+        if members:
+            self.buckets[key] = members
+        else:
+            self.buckets.pop(key, None)
+
     def expire(self, before: datetime) -> int:
         old = [
             (key, Entry.model_validate(raw))
@@ -166,13 +174,7 @@ class TableDedupStore:
         ]
         for key, entry in old:
             for bucket in entry.bucket_keys:
-                members = [
-                    m for m in self.buckets.get(self.prefix + bucket) or () if m != entry.article_id
-                ]
-                if members:
-                    self.buckets[self.prefix + bucket] = members
-                else:
-                    self.buckets.pop(self.prefix + bucket, None)
+                self.unfile(bucket, entry.article_id)
             del self.entries[key]
         return len(old)
 
@@ -181,17 +183,29 @@ class BandWorker:
     """Stage 2: verify a probe against its buckets in one partition, then file it there."""
 
     def __init__(
-        self, entries: Table, buckets: Table, *, threshold: float, window: timedelta
+        self,
+        entries: Table,
+        buckets: Table,
+        *,
+        threshold: float,
+        window: timedelta,
+        bucket_capacity: int = 8,
     ) -> None:
         self.entries, self.buckets = entries, buckets
         self.threshold, self.window = threshold, window
+        self.bucket_capacity = bucket_capacity
         self._indexes: dict[int, CandidateIndex] = {}
 
     def handle(self, partition: int, probe: Probe) -> bytes:
         index = self._indexes.get(partition)
         if index is None:
             store = TableDedupStore(self.entries, self.buckets, partition)
-            index = CandidateIndex(store, threshold=self.threshold, window=self.window)
+            index = CandidateIndex(
+                store,
+                threshold=self.threshold,
+                window=self.window,
+                bucket_capacity=self.bucket_capacity,
+            )
             self._indexes[partition] = index
         entry = Entry(
             article_id=probe.article_id,

@@ -76,6 +76,10 @@ class DedupStore(Protocol):
         """Ids filed under ``bucket_key``, in the order they were filed."""
         ...
 
+    def unfile(self, bucket_key: str, article_id: str) -> None:
+        """Take ``article_id`` out of one bucket (to make room); its entry stays."""
+        ...
+
     def expire(self, before: datetime) -> int:
         """Forget every entry whose event time is before ``before``; return how many."""
         ...
@@ -107,8 +111,18 @@ class InMemoryDedupStore:
     def members(self, bucket_key: str) -> tuple[str, ...]:
         return tuple(self._buckets.get(bucket_key, ()))
 
+    def unfile(self, bucket_key: str, article_id: str) -> None:
+        ids = self._buckets.get(bucket_key)
+        if ids is not None and article_id in ids:
+            ids.remove(article_id)
+            if not ids:
+                del self._buckets[bucket_key]
+
     def bucket_count(self) -> int:
         return len(self._buckets)
+
+    def bucket_keys(self) -> tuple[str, ...]:
+        return tuple(self._buckets)
 
     def expire(self, before: datetime) -> int:
         removed = 0
@@ -118,11 +132,6 @@ class InMemoryDedupStore:
             if entry is None:
                 continue
             removed += 1
-            for key in entry.bucket_keys:
-                ids = self._buckets.get(key)
-                if ids is None:
-                    continue
-                ids.remove(article_id)
-                if not ids:
-                    del self._buckets[key]
+            for key in entry.bucket_keys:  # a bucket may have unfiled it already to make room
+                self.unfile(key, article_id)
         return removed

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     dedup_window_hours: float = Field(
         72.0, description="How long an article stays a dedup candidate (hours)."
     )
+    dedup_bucket_capacity: int = Field(
+        8,
+        ge=2,
+        description="Most articles one LSH bucket keeps (the earliest-published win): keeps the "
+        "cost per article flat as the dedup window fills.",
+    )
     story_window_hours: float = Field(
         72.0,
         description="Articles further apart than this (hours, event time) never join one story.",

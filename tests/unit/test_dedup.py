@@ -155,10 +155,49 @@ def test_copies_outside_the_window_are_not_candidates_and_old_state_expires() ->
     assert store.bucket_count() == 1 + detector.signer.bands
 
 
-def test_settings_drive_threshold_and_window() -> None:
-    settings = Settings(dedup_threshold=0.9, dedup_window_hours=6)
+def test_settings_drive_threshold_window_and_bucket_capacity() -> None:
+    settings = Settings(dedup_threshold=0.9, dedup_window_hours=6, dedup_bucket_capacity=5)
     detector = WireCopyDetector.from_settings(settings)
     assert (detector.threshold, detector.window) == (0.9, timedelta(hours=6))
+    assert detector.index.bucket_capacity == 5
+    assert WireCopyDetector().bucket_capacity == Settings().dedup_bucket_capacity
+
+
+def test_a_much_copied_story_fills_its_buckets_but_every_copy_finds_the_original() -> None:
+    store = InMemoryDedupStore()
+    detector = WireCopyDetector(store=store, bucket_capacity=4)
+    copies = [
+        article(f"{ORIGINAL}\nDistributed by outlet {n}.", url=f"copy{n}", minutes=5 + n)
+        for n in range(30)
+    ]
+    original = article(ORIGINAL, url="original")
+    marks = [detector.process(a).dedup for a in [original, *copies]]
+    assert marks[0] == CANONICAL
+    assert all(m is not None and m.duplicate_of == original.article_id for m in marks[1:])
+    candidates = detector.classify(article(ORIGINAL + "\nOne more.", url="last", minutes=99))
+    assert candidates.candidates <= 4 * (1 + detector.signer.bands)
+    sizes = [len(store.members(key)) for key in store.bucket_keys()]
+    assert max(sizes) == 4
+
+
+def test_a_late_original_evicts_the_worst_ranked_copy_from_full_buckets() -> None:
+    store = InMemoryDedupStore()
+    detector = WireCopyDetector(store=store, bucket_capacity=3)
+    copies = [article(ORIGINAL, url=f"copy{n}", minutes=10 + n) for n in range(3)]
+    for copy in copies:
+        detector.process(copy)
+    late_original = article(ORIGINAL, url="original", minutes=0)
+    verdict = detector.classify(late_original)
+    assert verdict.mark == CANONICAL
+    assert set(verdict.supersedes) == {c.article_id for c in copies}
+    for key in store.bucket_keys():
+        members = store.members(key)
+        assert late_original.article_id in members
+        assert copies[-1].article_id not in members  # the latest-ranked made room
+    # The next copy points at the original, not at the copies marked before it arrived.
+    after = detector.process(article(ORIGINAL + "\nShare this.", url="after", minutes=30))
+    assert after.dedup is not None
+    assert after.dedup.duplicate_of == late_original.article_id
 
 
 def test_verify_computes_exact_jaccard_and_guarded_containment() -> None:

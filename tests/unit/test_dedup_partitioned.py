@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from processors.dedup import WireCopyDetector
 from processors.dedup_eval import load_corpus
 from processors.dedup_partitioned import (
@@ -33,13 +35,19 @@ WINDOW = timedelta(hours=72)
 class Cluster:
     """P bands partitions and P decider partitions, with tables as dicts."""
 
-    def __init__(self, partitions: int) -> None:
+    def __init__(self, partitions: int, *, bucket_capacity: int = 8) -> None:
         self.partitions = partitions
         self.signer = Signer()
         self.entries: dict[str, Any] = {}
         self.buckets: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
-        self.bands = BandWorker(self.entries, self.buckets, threshold=0.8, window=WINDOW)
+        self.bands = BandWorker(
+            self.entries,
+            self.buckets,
+            threshold=0.8,
+            window=WINDOW,
+            bucket_capacity=bucket_capacity,
+        )
         self.decider = Decider(self.state, window=WINDOW)
 
     def sign(self, article: Article) -> tuple[bytes, dict[int, Probe]]:
@@ -71,13 +79,15 @@ def test_routing_sends_each_bucket_to_one_partition_and_counts_the_parts() -> No
     assert {p.parts for p in sent.values()} == {len(routed)} == {len(sent)}
 
 
-def test_partitioned_marks_equal_single_process_marks_on_the_corpus() -> None:
+@pytest.mark.parametrize("capacity", [8, 2])
+def test_partitioned_marks_equal_single_process_marks_on_the_corpus(capacity: int) -> None:
     docs = load_corpus(CORPUS)
-    single = WireCopyDetector()
+    single = WireCopyDetector(bucket_capacity=capacity)
     expected = [single.process(d.article).dedup for d in docs]
     for partitions in (1, 4, 7):
-        cluster = Cluster(partitions)
+        cluster = Cluster(partitions, bucket_capacity=capacity)
         assert [cluster.run(d.article).dedup for d in docs] == expected, partitions
+        assert max(len(members) for members in cluster.buckets.values()) <= capacity
 
 
 def test_messages_in_any_order_and_redelivered_give_one_decision() -> None:

@@ -78,8 +78,17 @@ def _mosaic(pool: list[str], rng: random.Random) -> tuple[str, str]:
     return title, "\n".join(paras)
 
 
-def generate(n: int, *, seed: int = 7, spread_hours: float = 48.0) -> list[Labelled]:
-    """``n`` articles (seeds, syndicated variants, unrelated), sorted by publishing time."""
+def generate(
+    n: int, *, seed: int = 7, spread_hours: float = 48.0, in_time_order: bool = True
+) -> list[Labelled]:
+    """``n`` articles (seeds, syndicated variants, unrelated), sorted by publishing time.
+
+    With ``in_time_order=False`` they come in the order generated, each original followed by
+    its variants, so that any prefix has the same mix of originals and copies. Cut from the
+    time-sorted list, a prefix is the first hours, before most variants are published, and the
+    last articles are nearly all variants: a measurement on either end sees a mix the stream
+    as a whole never has.
+    """
     gen = generator()
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     seeds = [gen.seed_story(p.read_text(encoding="utf-8")) for p in sorted(gen.SEEDS.glob("*.txt"))]
@@ -125,8 +134,13 @@ def generate(n: int, *, seed: int = 7, spread_hours: float = 48.0) -> list[Label
             later = when + timedelta(minutes=rng.randint(5, int(spread_hours * 6)))
             emit(v_title, v_body, cluster, tier, later)
         cluster_no += 1
-    out.sort(key=lambda item: (item.article.published_at or BASE_TIME, item.article.article_id))
+    if in_time_order:
+        out.sort(key=publishing_order)
     return out
+
+
+def publishing_order(item: Labelled) -> tuple[datetime, str]:
+    return (item.article.published_at or BASE_TIME, item.article.article_id)
 
 
 def articles(n: int, *, seed: int = 7, spread_hours: float = 48.0) -> list[Article]:

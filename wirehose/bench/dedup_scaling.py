@@ -1,6 +1,7 @@
 """Dedup cost per article as the window fills: 1k, 10k, 100k articles already in it.
 
-One detector is filled in publishing order; at each window size the next ``probe`` articles
+One detector is filled in the corpus's generation order (each original followed by its copies,
+so the mix of originals and copies is the same at every window size); at each window size the next ``probe`` articles
 are timed one by one (they join the window too, a small drift). Cost per article should stay
 flat: LSH looks up buckets, not the whole window. What can make it grow is the number of
 candidates per lookup, so that is reported next to the cost.

@@ -67,10 +67,12 @@ def run(
     say = config.progress
     longest = max([config.size, *(w + config.dedup_probe for w in config.dedup_windows)])
     say(f"generating corpus articles={longest}")
-    everything = corpus.generate(longest, seed=config.seed)
-    articles = [item.article for item in everything[: config.size]]
+    # Generation order: every prefix has the stream's mix of originals and copies (see generate).
+    everything = corpus.generate(longest, seed=config.seed, in_time_order=False)
+    chosen = sorted(everything[: config.size], key=corpus.publishing_order)
+    articles = [item.article for item in chosen]
     kinds: dict[str, int] = {}
-    for item in everything[: config.size]:
+    for item in chosen:
         kinds["original" if item.kind in {"original", "robot"} else "variant"] = (
             kinds.get("original" if item.kind in {"original", "robot"} else "variant", 0) + 1
         )
