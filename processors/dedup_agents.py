@@ -7,9 +7,9 @@ Topology (``P`` = ``WIREHOSE_TOPIC_PARTITIONS`` partitions for every internal to
                          └──────────> {app}-dedup-verdicts (by article_id) ─[dedup-decide]─> sink
 
 The logic is in ``processors.dedup_partitioned`` (why it is split this way is explained there).
-State is in three changelog-backed tables - ``dedup-entries`` and ``dedup-buckets`` (per bands
-partition) and ``dedup-decisions`` (per verdicts partition) - so a restarted or rebalanced worker
-recovers exactly the state of the partitions it is given. All of it is bounded by
+State is in two changelog-backed tables - ``dedup-entries`` (per bands partition; the bucket
+index is derived from it in memory) and ``dedup-decisions`` (per verdicts partition) - so a
+restarted or rebalanced worker recovers exactly the state of the partitions it is given. All of it is bounded by
 ``WIREHOSE_DEDUP_WINDOW_HOURS`` of event time.
 
 Delivery: at least once, and safe to repeat. Each agent runs with concurrency 1 (with more,
@@ -67,7 +67,6 @@ def install_dedup(
         return app.Table(name, default=None, partitions=partitions, schema=_JSON, help=help_text)
 
     entries = table("dedup-entries", "bands partition:article_id -> packed shingles, buckets")
-    buckets = table("dedup-buckets", "bands partition:bucket key -> article ids filed there")
     decisions = table("dedup-decisions", "article_id -> pending partials, then the mark")
 
     @app.agent(source, name="dedup-sign", concurrency=1)
@@ -93,14 +92,17 @@ def install_dedup(
     async def dedup_band(stream: faust.StreamT[Any]) -> None:
         worker = BandWorker(
             entries,
-            buckets,
             threshold=settings.dedup_threshold,
             window=window,
             bucket_capacity=settings.dedup_bucket_capacity,
         )
         async for event in stream.events():
             message = event.message
-            partial = worker.handle(message.partition, Probe.from_bytes(message.value))
+            partial = worker.handle(
+                message.partition,
+                Probe.from_bytes(message.value),
+                generation=message.generation_id or 0,
+            )
             await verdicts.send(key=message.key, value=partial)
 
     @app.agent(verdicts, name="dedup-decide", concurrency=1)
@@ -118,7 +120,7 @@ def install_dedup(
 
     return {
         "agents": (dedup_sign, dedup_band, dedup_decide),
-        "tables": {"entries": entries, "buckets": buckets, "decisions": decisions},
+        "tables": {"entries": entries, "decisions": decisions},
         "topics": {"bands": bands, "verdicts": verdicts},
     }
 

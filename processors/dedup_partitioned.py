@@ -132,11 +132,40 @@ def partial_message(article_id: str, partition: int, parts: int, matches: Iterab
 
 
 class TableDedupStore:
-    """``DedupStore`` over two mappings, for one bands partition: keys are prefixed with it."""
+    """``DedupStore`` for one bands partition: entries in a table, buckets derived in memory.
 
-    def __init__(self, entries: Table, buckets: Table, partition: int) -> None:
-        self.entries, self.buckets = entries, buckets
+    Entry keys are prefixed with the partition. Bucket membership is not a table of its own:
+    filing one article touches 65 buckets, and a changelog-backed table logs a bucket's whole
+    member list on every change, which made three quarters of all the messages the worker
+    wrote. Membership is a function of the entries instead - every entry lists the buckets it is
+    filed under, and an eviction rewrites the evicted entry - so the index is rebuilt from the
+    table, exactly, whenever the partition may have changed hands (see ``BandWorker``).
+    """
+
+    def __init__(self, entries: Table, partition: int) -> None:
+        self.entries = entries
         self.prefix = f"{partition}:"
+        self._buckets: dict[str, list[str]] = {}
+        filed = [
+            Entry.model_validate(raw)
+            for key, raw in list(entries.items())
+            if key.startswith(self.prefix)
+        ]
+        for entry in sorted(filed, key=lambda e: e.rank):
+            self._file(entry)
+
+    def _file(self, entry: Entry) -> None:
+        for bucket in entry.bucket_keys:
+            members = self._buckets.setdefault(bucket, [])
+            if entry.article_id not in members:
+                members.append(entry.article_id)
+
+    def _forget(self, bucket_key: str, article_id: str) -> None:
+        members = self._buckets.get(bucket_key)
+        if members is not None and article_id in members:
+            members.remove(article_id)
+            if not members:
+                del self._buckets[bucket_key]
 
     def get(self, article_id: str) -> Entry | None:
         raw = self.entries.get(self.prefix + article_id)
@@ -147,24 +176,24 @@ class TableDedupStore:
         if key in self.entries:
             return
         self.entries[key] = entry.model_dump(mode="json")
-        for bucket in entry.bucket_keys:
-            members = list(self.buckets.get(self.prefix + bucket) or ())
-            if entry.article_id not in members:
-                self.buckets[self.prefix + bucket] = [
-                    *members,
-                    entry.article_id,
-                ]  # reassign: logs it
+        self._file(entry)
 
     def members(self, bucket_key: str) -> tuple[str, ...]:
-        return tuple(self.buckets.get(self.prefix + bucket_key) or ())
+        return tuple(self._buckets.get(bucket_key, ()))
+
+    def bucket_members(self) -> dict[str, tuple[str, ...]]:
+        """Every bucket and its members (for tests and diagnostics)."""
+        return {key: tuple(ids) for key, ids in self._buckets.items()}
 
     def unfile(self, bucket_key: str, article_id: str) -> None:
-        key = self.prefix + bucket_key
-        members = [m for m in self.buckets.get(key) or () if m != article_id]
-        if members:
-            self.buckets[key] = members
-        else:
-            self.buckets.pop(key, None)
+        self._forget(bucket_key, article_id)
+        entry = self.get(article_id)
+        if entry is not None and bucket_key in entry.bucket_keys:
+            # Rewritten so that a rebuild from the table files it where it is filed now.
+            kept = tuple(k for k in entry.bucket_keys if k != bucket_key)
+            self.entries[self.prefix + article_id] = entry.model_copy(
+                update={"bucket_keys": kept}
+            ).model_dump(mode="json")
 
     def expire(self, before: datetime) -> int:
         old = [
@@ -174,39 +203,51 @@ class TableDedupStore:
         ]
         for key, entry in old:
             for bucket in entry.bucket_keys:
-                self.unfile(bucket, entry.article_id)
+                self._forget(bucket, entry.article_id)
             del self.entries[key]
         return len(old)
 
 
 class BandWorker:
-    """Stage 2: verify a probe against its buckets in one partition, then file it there."""
+    """Stage 2: verify a probe against its buckets in one partition, then file it there.
+
+    ``generation`` is the consumer group generation the probe was read in. Only the worker that
+    owns a partition writes its entries, and a partition can change owners only at a rebalance,
+    which starts a new generation; so a new generation drops the derived bucket indexes, and
+    each is rebuilt from the (recovered) table on its partition's next probe.
+    """
 
     def __init__(
         self,
         entries: Table,
-        buckets: Table,
         *,
         threshold: float,
         window: timedelta,
         bucket_capacity: int = 8,
     ) -> None:
-        self.entries, self.buckets = entries, buckets
+        self.entries = entries
         self.threshold, self.window = threshold, window
         self.bucket_capacity = bucket_capacity
         self._indexes: dict[int, CandidateIndex] = {}
+        self._generation: int | None = None
 
-    def handle(self, partition: int, probe: Probe) -> bytes:
+    def index(self, partition: int, generation: int = 0) -> CandidateIndex:
+        if generation != self._generation:
+            self._indexes.clear()
+            self._generation = generation
         index = self._indexes.get(partition)
         if index is None:
-            store = TableDedupStore(self.entries, self.buckets, partition)
             index = CandidateIndex(
-                store,
+                TableDedupStore(self.entries, partition),
                 threshold=self.threshold,
                 window=self.window,
                 bucket_capacity=self.bucket_capacity,
             )
             self._indexes[partition] = index
+        return index
+
+    def handle(self, partition: int, probe: Probe, generation: int = 0) -> bytes:
+        index = self.index(partition, generation)
         entry = Entry(
             article_id=probe.article_id,
             when=probe.when,

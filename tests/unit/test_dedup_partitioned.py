@@ -39,16 +39,23 @@ class Cluster:
         self.partitions = partitions
         self.signer = Signer()
         self.entries: dict[str, Any] = {}
-        self.buckets: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
+        self.generation = 0
         self.bands = BandWorker(
             self.entries,
-            self.buckets,
             threshold=0.8,
             window=WINDOW,
             bucket_capacity=bucket_capacity,
         )
         self.decider = Decider(self.state, window=WINDOW)
+
+    def bucket_members(self) -> dict[str, set[str]]:
+        """partition:bucket -> members, as the band indexes hold them (rebuilt if needed)."""
+        return {
+            f"{p}:{key}": set(ids)
+            for p in range(self.partitions)
+            for key, ids in self.bands.index(p, self.generation).store.bucket_members().items()  # type: ignore[attr-defined]
+        }
 
     def sign(self, article: Article) -> tuple[bytes, dict[int, Probe]]:
         routed = probes(article, self.signer.sign(article), self.partitions)
@@ -62,7 +69,8 @@ class Cluster:
         out = None
         for p, probe in routed.items():
             out = self.decider.handle(
-                partition, self.bands.handle(p, Probe.from_bytes(probe.to_bytes()))
+                partition,
+                self.bands.handle(p, Probe.from_bytes(probe.to_bytes()), self.generation),
             )
         assert out is not None
         return out
@@ -87,7 +95,26 @@ def test_partitioned_marks_equal_single_process_marks_on_the_corpus(capacity: in
     for partitions in (1, 4, 7):
         cluster = Cluster(partitions, bucket_capacity=capacity)
         assert [cluster.run(d.article).dedup for d in docs] == expected, partitions
-        assert max(len(members) for members in cluster.buckets.values()) <= capacity
+        buckets = cluster.bucket_members()
+        assert max(len(members) for members in buckets.values()) <= capacity
+
+
+@pytest.mark.parametrize("capacity", [8, 2])
+def test_bucket_index_rebuilt_from_the_entries_after_a_rebalance_gives_the_same_marks(
+    capacity: int,
+) -> None:
+    docs = load_corpus(CORPUS)
+    single = WireCopyDetector(bucket_capacity=capacity)
+    expected = [single.process(d.article).dedup for d in docs]
+    cluster = Cluster(3, bucket_capacity=capacity)
+    marks = []
+    for n, doc in enumerate(docs):
+        if n % 40 == 39:
+            before = cluster.bucket_members()
+            cluster.generation += 1  # a rebalance: indexes are rebuilt from the table
+            assert cluster.bucket_members() == before
+        marks.append(cluster.run(doc.article).dedup)
+    assert marks == expected
 
 
 def test_messages_in_any_order_and_redelivered_give_one_decision() -> None:
@@ -127,6 +154,30 @@ def test_band_and_decider_state_expire_with_the_window() -> None:
     # Expiry sweeps in 1/24-window steps, so a little more than the window may be kept.
     assert all(len(ids) < len(docs) for ids in ids_per_partition.values())
     assert live <= len(cluster.state) < len(docs)
-    for key, members in cluster.buckets.items():
+    for key, members in cluster.bucket_members().items():
         partition = key.split(":", 1)[0]
         assert set(members) <= ids_per_partition[partition]
+
+
+def test_an_eviction_survives_the_rebuild_of_the_bucket_index() -> None:
+    docs = load_corpus(CORPUS)
+    original = next(d.article for d in docs if d.doc_id == "storm")
+    copies = [
+        original.model_copy(
+            update={
+                "article_id": f"c0c0c{n:03d}",
+                "published_at": original.published_at + timedelta(hours=1 + n),  # type: ignore[operator]
+            }
+        )
+        for n in range(3)
+    ]
+    cluster = Cluster(2, bucket_capacity=3)
+    for copy in copies:
+        cluster.run(copy)
+    late = cluster.run(original)  # published first, delivered last: evicts c0c0c002 everywhere
+    assert late.dedup is not None
+    assert late.dedup.is_canonical
+    before = cluster.bucket_members()
+    assert all(original.article_id in ids and "c0c0c002" not in ids for ids in before.values())
+    cluster.generation += 1
+    assert cluster.bucket_members() == before
