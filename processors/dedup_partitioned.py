@@ -262,10 +262,15 @@ class BandWorker:
 class Decider:
     """Stage 3: collect an article and its partials; decide once; remember the mark.
 
-    State per article_id (a JSON value, reassigned on each change so the changelog has it):
-    pending ``{"p", "parts", "article", "partials"}``, then decided ``{"p", "when", "mark"}``.
+    State per article_id (JSON values, reassigned on each change so the changelog has them):
+    pending ``{"p", "parts", "partials"}``, then decided ``{"p", "when", "mark"}``; and, while
+    pending, the article itself under ``article_id + ARTICLE_SUFFIX``. The article is kept apart
+    because it is the large part (body and raw text) and is written once, while the small
+    record is rewritten with every partial; together they were rewritten five times over.
     A redelivered article gets its remembered mark again; late partials are ignored.
     """
+
+    ARTICLE_SUFFIX = "#article"
 
     def __init__(self, state: Table, *, window: timedelta) -> None:
         self.state, self.window = state, window
@@ -281,18 +286,23 @@ class Decider:
             if raw["kind"] != "article":
                 return None
             return mark_article(Article.from_bytes(raw["article"]), DedupMark(**current["mark"]))
+        held = self.state.get(key + self.ARTICLE_SUFFIX)
         if raw["kind"] == "article":
-            current["article"], current["parts"] = raw["article"], raw["parts"]
+            held = raw["article"]
+            if len(current["partials"]) < raw["parts"]:
+                self.state[key + self.ARTICLE_SUFFIX] = held
+            current["parts"] = raw["parts"]
         else:
             current["partials"] = {**current["partials"], str(raw["partition"]): raw["matches"]}
             current.setdefault("parts", raw["parts"])
-        if "article" not in current or len(current["partials"]) < current["parts"]:
+        if held is None or len(current["partials"]) < current["parts"]:
             self.state[key] = current
             return None
-        return self._decide(key, partition, current)
+        self.state.pop(key + self.ARTICLE_SUFFIX, None)
+        return self._decide(key, partition, held, current)
 
-    def _decide(self, key: str, partition: int, current: dict[str, Any]) -> Article:
-        article = Article.from_bytes(current["article"])
+    def _decide(self, key: str, partition: int, held: str, current: dict[str, Any]) -> Article:
+        article = Article.from_bytes(held)
         entry_when = event_time(article)
         partials = [[_match_from_json(m) for m in ms] for ms in current["partials"].values()]
         matches = combine(partials)
@@ -320,7 +330,8 @@ class Decider:
         self._expired_before[partition] = cutoff
         for key, value in list(self.state.items()):
             if (
-                value.get("p") == partition
+                isinstance(value, dict)  # a held article is a string; it goes when decided
+                and value.get("p") == partition
                 and "when" in value
                 and datetime.fromisoformat(value["when"]) < cutoff
             ):

@@ -133,6 +133,9 @@ def test_messages_in_any_order_and_redelivered_give_one_decision() -> None:
     mark = decided[0].dedup
     assert mark is not None
     assert mark.duplicate_of == first.article_id
+    assert not [
+        k for k in cluster.state if k.endswith(Decider.ARTICLE_SUFFIX)
+    ]  # let go once decided
     again = cluster.decider.handle(0, message)  # the article itself redelivered after deciding
     assert again is not None
     assert again.dedup == mark
@@ -181,3 +184,19 @@ def test_an_eviction_survives_the_rebuild_of_the_bucket_index() -> None:
     assert all(original.article_id in ids and "c0c0c002" not in ids for ids in before.values())
     cluster.generation += 1
     assert cluster.bucket_members() == before
+
+
+def test_expiry_passes_over_articles_still_waiting_for_their_partials() -> None:
+    docs = load_corpus(CORPUS)
+    cluster = Cluster(2)
+    waiting, _ = cluster.sign(docs[0].article)
+    assert cluster.decider.handle(0, waiting) is None  # held: its partials have not come yet
+    late = docs[-1].article.model_copy(
+        update={"published_at": docs[-1].article.published_at + 2 * WINDOW}  # type: ignore[operator]
+    )
+    for article in [*(d.article for d in docs[1:5]), late]:  # the late one moves the watermark
+        message, routed = cluster.sign(article)
+        cluster.decider.handle(0, message)
+        for p, probe in routed.items():
+            cluster.decider.handle(0, cluster.bands.handle(p, probe))
+    assert docs[0].article.article_id + Decider.ARTICLE_SUFFIX in cluster.state
