@@ -22,17 +22,30 @@ Method and measurements: docs/stories.md.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from processors.story_features import StoryFeatures, cosine, extract, named_in, weighted
+from processors.story_features import (
+    PRIOR_DOCS,
+    StoryFeatures,
+    cosine,
+    extract,
+    named_in,
+    weighted,
+)
 from wirehose.article import Article
 
 log = logging.getLogger(__name__)
 
 INDEX_WORDS = 12  # an article is findable by its entities and its heaviest words
+# Candidates scored per article. Every article sharing an index term used to be scored, and in
+# a busy window ("e:Israel") that is most of the window: the one serial stage then cost more per
+# article than spaCy, and grew with the window. The best-scoring story is among the members
+# that share the most (and rarest) index terms with the article.
+MAX_CANDIDATES = 48
 
 
 class StoryState(Protocol):
@@ -43,7 +56,7 @@ class StoryState(Protocol):
     def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]: ...
 
     def candidates(
-        self, terms: Iterable[str], since: datetime, until: datetime
+        self, terms: Iterable[str], since: datetime, until: datetime, limit: int | None = None
     ) -> list[StoryFeatures]: ...
 
     def story_of(self, article_id: str) -> str | None: ...
@@ -72,13 +85,21 @@ class MemoryStoryState:
         return {term: self.df[term] for term in terms if term in self.df}
 
     def candidates(
-        self, terms: Iterable[str], since: datetime, until: datetime
+        self, terms: Iterable[str], since: datetime, until: datetime, limit: int | None = None
     ) -> list[StoryFeatures]:
-        ids: set[str] = set()
+        """Members within ``[since, until]`` sharing an index term, those sharing the most
+        (IDF-weighted) first; at most ``limit`` of them."""
+        shared: dict[str, float] = defaultdict(float)
+        total = self.docs + PRIOR_DOCS
         for term in terms:
-            ids |= self._index.get(term, set())
-        found = (self.members[i] for i in ids)
-        return sorted((m for m in found if since <= m.when <= until), key=lambda m: m.article_id)
+            posting = self._index.get(term)
+            if posting:
+                idf = math.log((total + 1) / (self.df.get(term, 0) + 1))
+                for member_id in posting:
+                    shared[member_id] += idf
+        found = [m for i in shared if since <= (m := self.members[i]).when <= until]
+        found.sort(key=lambda m: (-shared[m.article_id], m.article_id))
+        return found if limit is None else found[:limit]
 
     def story_of(self, article_id: str) -> str | None:
         member = self.members.get(article_id)
@@ -131,12 +152,14 @@ class StoryClusterer:
         strict_threshold: float = 0.7,
         min_shared_protagonists: float = 0.6,
         window: timedelta = timedelta(days=3),
+        max_candidates: int = MAX_CANDIDATES,
     ) -> None:
         self.state: StoryState = state if state is not None else MemoryStoryState()
         self.threshold = threshold
         self.strict_threshold = strict_threshold
         self.min_shared_protagonists = min_shared_protagonists
         self.window = window
+        self.max_candidates = max_candidates
 
     def process(self, article: Article) -> Article:
         known = self.state.story_of(article.article_id)
@@ -160,7 +183,10 @@ class StoryClusterer:
         """The best-matching story at or above threshold, else a new story of this article."""
         terms = index_terms(features)
         found = self.state.candidates(
-            terms, features.when - self.window, features.when + self.window
+            terms,
+            features.when - self.window,
+            features.when + self.window,
+            limit=self.max_candidates,
         )
         if not found:
             return features.article_id, 0.0
