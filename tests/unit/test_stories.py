@@ -159,3 +159,18 @@ def test_lede_skips_debris_lines() -> None:
 def test_named_in_compares_surnames() -> None:
     assert named_in({"Netanyahu"}, {"Benjamin Netanyahu", "Vladimir Putin"}) == 1.0
     assert named_in({"Benjamin Netanyahu", "Joe Biden"}, {"Netanyahu"}) == 0.5
+
+
+def test_candidates_are_limited_to_those_sharing_the_most_index_terms() -> None:
+    state = MemoryStoryState()
+    clusterer = StoryClusterer(state)
+    for n in range(6):  # share only "Netanyahu" with the call
+        clusterer.process(
+            article(f"Netanyahu visits plant {n}", f"Netanyahu toured factory number {n} today.")
+        )
+    call = clusterer.process(article("Netanyahu tells Putin", CALL_BODY))
+    window = (T0 - timedelta(days=1), T0 + timedelta(days=1))
+    terms = {"e:Benjamin Netanyahu", "e:Vladimir Putin"}
+    everyone = state.candidates(terms, *window)
+    assert len(everyone) == 7
+    assert [m.article_id for m in state.candidates(terms, *window, limit=1)] == [call.article_id]
