@@ -1,23 +1,28 @@
 """A correction to faust-streaming's offset bookkeeping that "nothing lost" depends on.
 
-Faust commits, per partition, the end of the first run of consecutive acknowledged offsets. Its
-guard against a hole at the head of that run is off by one: with committed offset ``C`` (the
-next offset to read) it refuses to commit when the lowest acked offset is above ``C + 1``, so an
-unacknowledged message at exactly ``C`` can be committed past. A rebalance makes that reachable:
-a worker that keeps a partition finishes and acks a batch read before the rebalance while the
-message at ``C`` is still on its way again, and the commit skips it for good. The fault test with
-two workers, one killed, lost exactly one article that way (one in 1200, intermittently).
+Faust commits, per partition, the end of the first run of consecutive acknowledged offsets. Two
+parts of that are unsafe for us, and a rebalance reaches both:
 
-``strict_new_offset`` is Faust's method with the guard made exact: never commit past ``C`` until
-``C`` itself is acknowledged. A message dropped at a rebalance is not fetched again by itself
-(the fetch position has moved on), so a hole at the head that outlives ``HOLE_SEEK_SECONDS`` makes
-the consumer seek the partition back to ``C``: the messages from ``C`` on are delivered again, and
-the pipeline, idempotent by ``article_id``, absorbs the repeats. Lost becomes late, never gone.
+- Its guard against a hole at the head of that run is off by one: with committed offset ``C``
+  (the next offset to read) it refuses to commit when the lowest acked offset is above ``C + 1``,
+  so an unacknowledged message at exactly ``C`` can be committed past.
+- It counts every offset in its "gap" as acknowledged. A gap is any jump between the offset last
+  read and the next one; it is meant for compacted topics and transaction markers, which we do
+  not have. We get gaps only when Faust drops messages it has taken from the client: at a
+  rebalance ``getmany`` stops mid-batch, and a ``perform_seek`` during a batch resets the read
+  offset under it. Counting those as acked can commit past messages nobody processed, which then
+  nothing reads again: the likely way the live-takeover fault test stranded 1-3 articles for good.
+
+``strict_new_offset`` is Faust's method with the guard made exact and without the gap: never
+commit past ``C`` until ``C`` itself is acknowledged, and never commit blind (no known ``C``)
+during a rebalance. A hole at the head that outlives ``HOLE_SEEK_SECONDS`` makes the consumer
+re-read the partition from ``C`` (``processors.faust_rereads``); the pipeline, idempotent by
+``article_id``, absorbs the repeats, and offsets that re-read proves absent count as done. Lost
+becomes late, never gone.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -26,38 +31,47 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
+from processors import faust_rereads
+from processors.faust_rereads import request_reread
+
 log = logging.getLogger(__name__)
 
 HOLE_SEEK_SECONDS = 5.0
-_SEEKS: set[asyncio.Task[None]] = set()
 
 
 def strict_new_offset(self: Any, tp: TP) -> int | None:
     """The offset to commit for ``tp``, or None when the next unread message is not yet acked."""
+    _distrust_gap(self, tp)
     acked: list[int] = self._acked[tp]
     if not acked:
         return None
-    max_offset = max(acked)
-    gap_for_tp = self._gap[tp]
-    if gap_for_tp:
-        # Offsets known not to exist (compaction, transaction markers) count as acknowledged.
-        candidates = sorted(gap_for_tp.overlap(0, max_offset), key=lambda x: x.begin)
-        if candidates:
-            filled: list[int] = []
-            for entry in candidates:
-                filled.extend(range(entry.begin, entry.end))
-            acked.extend(filled)
-            gap_for_tp.chop(0, max(filled[-1], max_offset + 1))
-    acked.sort()
     committed = self._committed_offset[tp]
+    if committed is None and getattr(getattr(self, "app", None), "rebalancing", False):
+        # Faust forgets C when partitions are revoked, then acks what is in flight: committing
+        # that run blind could jump a hole; the next owner re-reads from the last commit instead.
+        return None
+    acked.sort()
     if committed is not None and acked[0] > committed:
-        _heal_hole(self, tp, committed)
+        _heal_hole(self, tp)
         return None  # the message at `committed` is not acknowledged yet: never commit past it
     _holes(self).pop(tp, None)
     batch = next(consecutive_numbers(acked))
     acked[: len(batch)] = []
     self._acked_index[tp].difference_update(batch)
     return int(batch[-1]) + 1
+
+
+def _distrust_gap(consumer: Any, tp: TP) -> None:
+    """Drop Faust's gap for ``tp``: its offsets were dropped unread, not acknowledged."""
+    gap = consumer._gap.pop(tp, None)
+    if gap:
+        log.warning(
+            "not counting skipped offsets as acknowledged topic=%s partition=%d offsets=%d-%d",
+            tp.topic,
+            tp.partition,
+            gap.begin(),
+            gap.end() - 1,
+        )
 
 
 def _holes(consumer: Any) -> dict[TP, float]:
@@ -68,31 +82,19 @@ def _holes(consumer: Any) -> dict[TP, float]:
     return holes
 
 
-def _heal_hole(consumer: Any, tp: TP, committed: int) -> None:
-    """Seek ``tp`` back to ``committed`` once a hole at the head has lasted long enough."""
+def _heal_hole(consumer: Any, tp: TP) -> None:
+    """Have ``tp`` re-read from its committed offset once a hole at the head has lasted."""
     holes = _holes(consumer)
     first_seen = holes.setdefault(tp, time.monotonic())
     if time.monotonic() - first_seen < HOLE_SEEK_SECONDS:
         return  # usually the message is simply still being processed
     holes.pop(tp, None)
-    log.warning(
-        "re-reading a partition whose next message was never acknowledged topic=%s "
-        "partition=%d offset=%d",
-        tp.topic,
-        tp.partition,
-        committed,
-    )
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return  # not on the worker's loop (unit tests): nothing to seek
-    task = loop.create_task(consumer.seek(tp, committed))
-    _SEEKS.add(task)  # keep a reference until done, or the task may be collected mid-flight
-    task.add_done_callback(_SEEKS.discard)
+    request_reread(consumer, tp)
 
 
 def install() -> None:
-    """Replace Faust's method once per process."""
+    """Replace Faust's methods once per process."""
+    faust_rereads.install()
     if getattr(Consumer._new_offset, "__wirehose__", False):
         return
     strict_new_offset.__wirehose__ = True  # type: ignore[attr-defined]

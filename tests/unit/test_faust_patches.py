@@ -1,8 +1,10 @@
-"""The strict commit-offset guard: never commit past an unacknowledged message."""
+"""The strict commit-offset guard and its re-reads: never commit past an unprocessed message."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,6 +12,13 @@ from faust.types import TP as FaustTP
 from intervaltree import IntervalTree
 
 from processors.faust_patches import install, strict_new_offset
+from processors.faust_rereads import (
+    apply_rereads,
+    confirm_rereads,
+    getmany_with_rereads,
+    request_reread,
+    rereads,
+)
 
 TP = FaustTP("raw", 2)
 
@@ -37,9 +46,21 @@ def test_consecutive_acks_from_the_committed_offset_commit_to_their_end() -> Non
     assert consumer._acked[TP] == [129]  # the run after the hole waits
 
 
-def test_offsets_known_missing_count_as_acknowledged() -> None:
-    # 125 does not exist (a compacted or control record): the gap fills it.
-    assert strict_new_offset(FakeConsumer(125, [126, 127], gap=(125, 126)), TP) == 128
+def test_a_gap_of_dropped_offsets_is_not_committed_past() -> None:
+    # Faust counted 127..130 (messages dropped unread at a rebalance) as acked and committed 132.
+    consumer = FakeConsumer(125, [125, 126, 131], gap=(127, 132))
+    assert strict_new_offset(consumer, TP) == 127
+    assert not consumer._gap[TP]
+    assert strict_new_offset(consumer, TP) is None  # 127 is the new head and still missing
+
+
+def test_no_blind_commit_while_rebalancing() -> None:
+    # Faust forgets the committed offset of revoked partitions before it acks what is in flight.
+    consumer = FakeConsumer(None, [140, 141])
+    consumer.app = SimpleNamespace(rebalancing=True)
+    assert strict_new_offset(consumer, TP) is None
+    consumer.app.rebalancing = False
+    assert strict_new_offset(consumer, TP) == 142
 
 
 def test_without_a_committed_offset_the_first_run_commits() -> None:
@@ -55,30 +76,71 @@ def test_install_replaces_fausts_method_once() -> None:
     assert Consumer._new_offset is strict_new_offset
 
 
-def test_a_lasting_hole_seeks_the_partition_back_to_the_committed_offset(
+def test_a_lasting_hole_asks_for_a_reread_from_the_committed_offset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
-
     from processors import faust_patches
 
-    seeks: list[tuple[Any, int]] = []
-
-    class SeekingConsumer(FakeConsumer):
-        async def seek(self, tp: Any, offset: int) -> None:
-            seeks.append((tp, offset))
-
-    consumer = SeekingConsumer(125, [126, 127])
+    consumer = FakeConsumer(125, [126, 127])
     clock = [1000.0]
     monkeypatch.setattr(faust_patches.time, "monotonic", lambda: clock[0])
+    assert strict_new_offset(consumer, TP) is None  # hole noticed, give it time
+    assert rereads(consumer).pending == set()
+    clock[0] += faust_patches.HOLE_SEEK_SECONDS + 1
+    assert strict_new_offset(consumer, TP) is None  # still there: re-read from 125
+    assert rereads(consumer).pending == {TP}
 
-    async def commit_rounds() -> None:
-        assert strict_new_offset(consumer, TP) is None  # hole noticed, give it time
-        await asyncio.sleep(0)
-        assert seeks == []
-        clock[0] += faust_patches.HOLE_SEEK_SECONDS + 1
-        assert strict_new_offset(consumer, TP) is None  # still there: re-read from 125
-        await asyncio.sleep(0)
 
-    asyncio.run(commit_rounds())
-    assert seeks == [(TP, 125)]
+class RereadingConsumer(FakeConsumer):
+    def __init__(self, committed: int, acked: list[int]) -> None:
+        super().__init__(committed, acked)
+        self.app = SimpleNamespace(consumer_generation_id=7, rebalancing=False)
+        self.sought: list[dict[Any, int]] = []
+
+    def assignment(self) -> set[Any]:
+        return {TP}
+
+    async def seek_wait(self, partitions: dict[Any, int]) -> None:
+        self.sought.append(dict(partitions))
+
+
+def _record(offset: int) -> SimpleNamespace:
+    return SimpleNamespace(offset=offset)
+
+
+def test_a_reread_seeks_at_the_next_fetch_and_redelivery_heals_the_hole() -> None:
+    consumer = RereadingConsumer(125, [126, 127])
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))
+    assert consumer.sought == [{TP: 125}]
+    confirm_rereads(consumer, {TP: [_record(125), _record(126)]})
+    assert consumer._acked[TP] == [126, 127]  # 125 exists: only its own ack may fill the hole
+    assert strict_new_offset(consumer, TP) is None
+    assert rereads(consumer).checking == {}
+
+
+def test_offsets_a_reread_proves_absent_count_as_done() -> None:
+    # e.g. deleted by retention: the fetch from 125 starts at 129.
+    consumer = RereadingConsumer(125, [129, 130])
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))
+    confirm_rereads(consumer, {})  # nothing for the partition yet: no proof either way
+    assert strict_new_offset(consumer, TP) is None
+    confirm_rereads(consumer, {TP: [_record(129)]})
+    assert strict_new_offset(consumer, TP) == 131
+
+
+def test_a_rebalance_between_seek_and_fetch_voids_the_proof() -> None:
+    consumer = RereadingConsumer(125, [129])
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))
+    consumer.app.consumer_generation_id = 8
+    confirm_rereads(consumer, {TP: [_record(129)]})
+    assert strict_new_offset(consumer, TP) is None
+
+
+def test_install_routes_fetches_through_the_rereads() -> None:
+    from faust.transport.consumer import ThreadDelegateConsumer
+
+    install()
+    assert ThreadDelegateConsumer._getmany is getmany_with_rereads

@@ -1,0 +1,127 @@
+"""Re-reading a partition from its committed offset when a message there never got acknowledged.
+
+Around a rebalance Faust drops messages it has already taken from the Kafka client: ``getmany``
+stops mid-batch when the generation changes, flow stops, or a partition is paused, and a
+``perform_seek`` in the middle of a batch leaves the rest of that batch behind the read offset,
+so the messages the seek fetched again are dropped as already read. The fetch position has moved
+on, so nothing reads those messages again by itself: the commit guard (``faust_patches``) keeps
+them uncommitted, and this module gets them delivered again.
+
+The seek happens at the start of the next fetch, not when the hole is noticed: only there is no
+batch in flight to overwrite the read offset (which would drop the re-read messages once more),
+and it goes through the consumer thread like every other call on the Kafka client. The first
+record that fetch returns also settles whether the offsets before it exist at all: a fetch from
+``C`` that starts at ``F > C`` proves ``C .. F-1`` gone (retention, compaction), and only then
+are they counted as done, so a truly missing offset cannot block the partition forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from faust.transport.consumer import ThreadDelegateConsumer
+from faust.types import TP
+
+log = logging.getLogger(__name__)
+
+
+class Rereads:
+    """Per consumer: partitions to re-read at the next fetch, and re-reads awaiting their proof."""
+
+    def __init__(self) -> None:
+        self.pending: set[TP] = set()
+        self.checking: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought, generation)
+
+
+def rereads(consumer: Any) -> Rereads:
+    state: Rereads | None = getattr(consumer, "_wirehose_rereads", None)
+    if state is None:
+        state = Rereads()
+        consumer._wirehose_rereads = state
+    return state
+
+
+def request_reread(consumer: Any, tp: TP) -> None:
+    """Ask for ``tp`` to be read again from its committed offset at the next fetch."""
+    rereads(consumer).pending.add(tp)
+
+
+async def apply_rereads(consumer: Any) -> None:
+    """Seek every partition asked for back to its committed offset (no batch is in flight now)."""
+    state = rereads(consumer)
+    if not state.pending:
+        return
+    assignment = consumer.assignment()
+    generation = consumer.app.consumer_generation_id
+    offsets: dict[TP, int] = {}
+    for tp in state.pending:
+        committed = consumer._committed_offset.get(tp)
+        if tp in assignment and committed:  # a rebalance re-reads from the committed offset anyway
+            offsets[tp] = committed
+    state.pending.clear()
+    if not offsets:
+        return
+    for tp, offset in offsets.items():
+        log.warning(
+            "re-reading a partition whose next message was never acknowledged topic=%s "
+            "partition=%d offset=%d",
+            tp.topic,
+            tp.partition,
+            offset,
+        )
+    await consumer.seek_wait(offsets)  # also resets the read offset, so nothing is dropped as read
+    state.checking.update({tp: (offset, generation) for tp, offset in offsets.items()})
+
+
+def confirm_rereads(consumer: Any, records: Mapping[Any, Any]) -> None:
+    """Count as done the offsets a re-read proved absent: the fetch from C started above C."""
+    state = rereads(consumer)
+    generation = consumer.app.consumer_generation_id
+    for tp, (sought, sought_in) in list(state.checking.items()):
+        if sought_in != generation:
+            del state.checking[tp]  # a rebalance since: the position is not ours to judge
+            continue
+        fetched = records.get(tp)
+        if not fetched:
+            continue  # nothing fetched for it yet: the proof comes with its first records
+        del state.checking[tp]
+        mark_absent(consumer, tp, sought, fetched[0].offset)
+
+
+def mark_absent(consumer: Any, tp: TP, start: int, first: int) -> None:
+    committed = consumer._committed_offset.get(tp)
+    start = max(start, committed or 0)
+    if first <= start:
+        return  # the message at the committed offset came again: the ordinary path acks it
+    log.warning(
+        "offsets absent when re-read, counting them as done topic=%s partition=%d offsets=%d-%d",
+        tp.topic,
+        tp.partition,
+        start,
+        first - 1,
+    )
+    acked_index: set[int] = consumer._acked_index[tp]
+    missing = [offset for offset in range(start, first) if offset not in acked_index]
+    consumer._acked[tp].extend(missing)
+    acked_index.update(missing)
+
+
+_original_getmany = ThreadDelegateConsumer._getmany
+
+
+async def getmany_with_rereads(
+    self: Any, active_partitions: set[TP] | None, timeout: float
+) -> Mapping[Any, Any]:
+    await apply_rereads(self)
+    records: Mapping[Any, Any] = await _original_getmany(self, active_partitions, timeout)
+    confirm_rereads(self, records)
+    return records
+
+
+def install() -> None:
+    if getattr(ThreadDelegateConsumer._getmany, "__wirehose__", False):
+        return
+    getmany_with_rereads.__wirehose__ = True  # type: ignore[attr-defined]
+    ThreadDelegateConsumer._getmany = getmany_with_rereads  # type: ignore[method-assign]
