@@ -151,6 +151,7 @@ def create_app(
                 size=settings.batch_size,
                 within=settings.batch_within_seconds,
                 observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
+                overlap=True,  # spaCy runs in a child process: keep it fed
             )
         finally:
             runner.close()

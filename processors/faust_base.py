@@ -6,6 +6,7 @@ a one-second commit interval) so the full worker and the dedup-only worker canno
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -89,14 +90,19 @@ async def forward_batches(
     size: int,
     within: float,
     observe: Callable[[int, BatchResult], None] | None = None,
+    overlap: bool = False,
 ) -> None:
     """The loop of every batch agent: run, publish the articles and dead letters, then ack.
 
     Acking last is what makes a crash replay the batch instead of losing it.
+
+    With ``overlap``, the next batch is read and handed to ``run`` while the previous one is
+    still running or being published; batches are still published and acked in the order they
+    were read. For a ``run`` in another process (the tag stage's spaCy child) this keeps the
+    child busy instead of idle while the agent waits to fill a batch, publishes and acks.
     """
-    async for events in batches(stream, size, within):
-        records = [record_of(event) for event in events]
-        result = await run(records)
+
+    async def finish(events: Sequence[Any], records: list[RawRecord], result: BatchResult) -> None:
         if observe is not None:
             observe(len(records), result)
         for article in result.articles:
@@ -104,3 +110,44 @@ async def forward_batches(
         await publish_dead(result.dead_letters)
         for event in events:
             await stream.ack(event)
+
+    if not overlap:
+        async for events in batches(stream, size, within):
+            records = [record_of(event) for event in events]
+            await finish(events, records, await run(records))
+        return
+
+    queued: asyncio.Queue[tuple[Sequence[Any], list[RawRecord], asyncio.Future[BatchResult]]]
+    queued = asyncio.Queue(maxsize=1)  # one batch waits while another is finished: bounded
+
+    async def finisher() -> None:
+        while True:
+            events, records, running = await queued.get()
+            await finish(events, records, await running)
+
+    draining = asyncio.ensure_future(finisher())
+    agent = asyncio.current_task()
+
+    def stop_agent_on_failure(task: asyncio.Future[None]) -> None:
+        # The agent may be waiting on an idle stream; a failed publish must still crash it.
+        if agent is not None and not task.cancelled() and task.exception() is not None:
+            agent.cancel()
+
+    draining.add_done_callback(stop_agent_on_failure)
+    try:
+        async for events in batches(stream, size, within):
+            records = [record_of(event) for event in events]
+            running = asyncio.ensure_future(run(records))
+            handing = asyncio.ensure_future(queued.put((events, records, running)))
+            await asyncio.wait({handing, draining}, return_when=asyncio.FIRST_COMPLETED)
+            if draining.done():
+                handing.cancel()
+                running.cancel()
+                break
+    except asyncio.CancelledError:
+        if not draining.done() or draining.cancelled():
+            raise
+    finally:
+        draining.cancel()
+    if draining.done() and not draining.cancelled() and draining.exception() is not None:
+        raise cast(BaseException, draining.exception())
