@@ -114,6 +114,7 @@ def run(
             say(f"  {full.rate:.1f} articles/s")
             results["pipeline"] = full.as_dict()
             results["pipeline_vs_slowest_stage"] = round(full.rate / slowest.rate, 3)
+            results["pipeline_vs_worker_tagging"] = round(full.rate / tagging.rate, 3)
             half = full.rate / 2
             say(f"whole pipeline, paced at {half:.1f} articles/s (50%)")
             paced = pipeline.run(settings, articles, rate=half, label="paced", logs=logs)

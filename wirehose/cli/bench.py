@@ -65,8 +65,9 @@ def command(
     OUT as markdown, JSON and a PNG. Kafka and Elasticsearch are private instances started for
     the run, so the shared ones are neither disturbed nor measured.
 
-    The default (1k corpus) takes about 10-15 minutes on 2 cores; NER is the slow part (~25
-    articles/s), so a 10k corpus takes about an hour and 100k most of a day.
+    On 2 cores the default (1k corpus) takes about 11 minutes and a 10k corpus about 35: NER
+    is the slow part (~38 articles/s) and runs four times: alone, as the worker tags, and in
+    the saturated and the paced pipeline runs. A 100k corpus takes several hours.
 
     \b
     Examples:
