@@ -129,6 +129,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         right.set_xscale("log")
         right.set_xlabel("articles in the dedup window")
         right.set_ylabel("dedup cost per article (ms)")
+        right.set_ylim(bottom=0)  # from zero: "flat" must not be judged on a zoomed axis
         right.set_title("Dedup cost as the window fills")
         twin = right.twinx()
         twin.plot(
@@ -139,6 +140,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             label="candidates",
         )
         twin.set_ylabel("LSH candidates per article")
+        twin.set_ylim(bottom=0)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

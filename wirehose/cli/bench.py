@@ -65,7 +65,7 @@ def command(
     OUT as markdown, JSON and a PNG. Kafka and Elasticsearch are private instances started for
     the run, so the shared ones are neither disturbed nor measured.
 
-    On 2 cores the default (1k corpus) takes about 11 minutes and a 10k corpus about 35: NER
+    On 2 cores the default (1k corpus) takes about 11 minutes and a 10k corpus about 25: NER
     is the slow part (~38 articles/s) and runs four times: alone, as the worker tags, and in
     the saturated and the paced pipeline runs. A 100k corpus takes several hours.
 
