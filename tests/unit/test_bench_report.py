@@ -63,3 +63,16 @@ def test_every_prefix_of_the_generated_corpus_has_the_streams_mix_of_copies() ->
     times = [corpus.publishing_order(item) for item in by_time]
     assert times == sorted(times)
     assert {i.article.article_id for i in by_time} == {i.article.article_id for i in items}
+
+
+def test_dedup_scaling_runs_in_a_fresh_process_on_the_same_generated_corpus() -> None:
+    from wirehose.bench.dedup_scaling import measure, measure_in_fresh_process
+    from wirehose.settings import Settings
+
+    fresh = measure_in_fresh_process(Settings(), 400, 7, [100, 300], 50)
+    generated = [item.article for item in corpus.generate(400, seed=7, in_time_order=False)]
+    here = measure(Settings(), generated, [100, 300], 50)
+    assert [(r.window, r.candidates, r.copies) for r in fresh] == [
+        (r.window, r.candidates, r.copies) for r in here
+    ]
+    assert all(row.copies > 0 and row.memory_bytes >= 0 for row in fresh)

@@ -6,9 +6,11 @@ are timed one by one (they join the window too, a small drift). Cost per article
 flat: LSH looks up buckets, not the whole window. What can make it grow is the number of
 candidates per lookup, so that is reported next to the cost.
 
-Memory is the growth of this process's resident set while the window filled, per 1k articles:
-the in-memory store (entries with their shingle hashes, and the bucket index). The worker keeps
-the same entries in Faust tables, so this is the right order of magnitude for its state too.
+Memory is the growth of the resident set while the window filled, per 1k articles: the
+in-memory store (entries with their shingle hashes, and the bucket index). The worker keeps the
+same entries in Faust tables, so this is the right order of magnitude for its state too. It is
+measured in a fresh process (``measure_in_fresh_process``): in the benchmark's own process the
+store would reuse memory the earlier stages freed, and small windows would read near zero.
 """
 
 from __future__ import annotations
@@ -59,6 +61,27 @@ class WindowCost:
             "copies_in_probe": self.copies,
             "state_mb_per_1k_articles": round(self.memory_bytes / self.window * 1000 / 2**20, 2),
         }
+
+
+def measure_in_fresh_process(
+    settings: Settings, articles: int, seed: int, windows: Sequence[int], probe: int
+) -> list[WindowCost]:
+    """:func:`measure` on the corpus ``corpus.generate(articles, seed, in_time_order=False)``,
+    generated again in a spawned process so that its resident set starts clean."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_measure_generated, settings, articles, seed, windows, probe).result()
+
+
+def _measure_generated(
+    settings: Settings, articles: int, seed: int, windows: Sequence[int], probe: int
+) -> list[WindowCost]:
+    from wirehose.bench import corpus
+
+    generated = corpus.generate(articles, seed=seed, in_time_order=False)
+    return measure(settings, [item.article for item in generated], windows, probe)
 
 
 def measure(

@@ -122,8 +122,9 @@ def run(
             results["pipeline_paced"] = paced.as_dict()
     say(f"dedup scaling windows={list(config.dedup_windows)} probe={config.dedup_probe}")
     started = time.perf_counter()
-    scaling = dedup_scaling.measure(
-        base, [item.article for item in everything], config.dedup_windows, config.dedup_probe
+    del everything  # the fresh process generates its own copy; free this one first
+    scaling = dedup_scaling.measure_in_fresh_process(
+        base, longest, config.seed, config.dedup_windows, config.dedup_probe
     )
     say(f"  done in {time.perf_counter() - started:.0f}s")
     results["dedup_scaling"] = [row.as_dict() for row in scaling]
