@@ -69,7 +69,7 @@ def required_topics(settings: Settings) -> dict[str, int]:
 
     Create them before a worker starts (``ensure_topics``): a topic Faust declares itself can
     be missing from the group's first assignment when several workers start at once, and then
-    nobody consumes it. Table changelogs are Faust's own and are left to it.
+    nobody consumes it. Table changelogs are in ``changelog_topics``.
     """
     from processors.dedup_agents import internal_topics
 
@@ -86,14 +86,32 @@ def required_topics(settings: Settings) -> dict[str, int]:
     return topics
 
 
+def changelog_topics(settings: Settings) -> dict[str, int]:
+    """The tables' changelog topics (Faust's naming), with their partition counts.
+
+    Created up front like the others: two workers starting at once against a new broker each
+    asked Faust to create them, and one crashed on a changelog it saw with 0 partitions.
+    """
+    partitions = settings.topic_partitions
+    return {
+        f"{settings.app_id}-dedup-entries-changelog": partitions,
+        f"{settings.app_id}-dedup-decisions-changelog": partitions,
+        f"{settings.app_id}-story-members-changelog": 1,
+    }
+
+
 def create_topics(settings: Settings) -> None:
     from producers.kafka import ensure_topics
 
-    by_count: dict[int, list[str]] = {}
-    for name, count in required_topics(settings).items():
-        by_count.setdefault(count, []).append(name)
-    for count, names in sorted(by_count.items()):
-        ensure_topics(settings.kafka_servers, names, partitions=count)
+    for topics, configs in (
+        (required_topics(settings), None),
+        (changelog_topics(settings), {"cleanup.policy": "compact"}),  # as Faust creates them
+    ):
+        by_count: dict[int, list[str]] = {}
+        for name, count in topics.items():
+            by_count.setdefault(count, []).append(name)
+        for count, names in sorted(by_count.items()):
+            ensure_topics(settings.kafka_servers, names, partitions=count, configs=configs)
 
 
 def create_app(

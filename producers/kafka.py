@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -233,6 +233,7 @@ def ensure_topics(
     partitions: int,
     replication_factor: int = 1,
     bootstrap_timeout_ms: int = 15_000,
+    configs: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names created.
 
@@ -254,7 +255,15 @@ def ensure_topics(
         for name in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(name, partitions, replication_factor)], wait_for_metadata=True
+                    [
+                        NewTopic(
+                            name,
+                            partitions,
+                            replication_factor,
+                            topic_configs=dict(configs or {}),
+                        )
+                    ],
+                    wait_for_metadata=True,
                 )
                 created.append(name)
             except TopicAlreadyExistsError:  # another process won the race: fine
