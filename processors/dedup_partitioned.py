@@ -39,7 +39,7 @@ from processors.dedup import (
     supersedes,
 )
 from processors.dedup_sign import Signature, bucket_partition
-from processors.dedup_store import Entry, pack_hashes, unpack_hashes
+from processors.dedup_store import Entry, pack_hashes, remove_member, unpack_hashes
 from wirehose.article import Article, DedupMark
 
 log = logging.getLogger(__name__)
@@ -160,13 +160,6 @@ class TableDedupStore:
             if entry.article_id not in members:
                 members.append(entry.article_id)
 
-    def _forget(self, bucket_key: str, article_id: str) -> None:
-        members = self._buckets.get(bucket_key)
-        if members is not None and article_id in members:
-            members.remove(article_id)
-            if not members:
-                del self._buckets[bucket_key]
-
     def get(self, article_id: str) -> Entry | None:
         raw = self.entries.get(self.prefix + article_id)
         return None if raw is None else Entry.model_validate(raw)
@@ -186,7 +179,7 @@ class TableDedupStore:
         return {key: tuple(ids) for key, ids in self._buckets.items()}
 
     def unfile(self, bucket_key: str, article_id: str) -> None:
-        self._forget(bucket_key, article_id)
+        remove_member(self._buckets, bucket_key, article_id)
         entry = self.get(article_id)
         if entry is not None and bucket_key in entry.bucket_keys:
             # Rewritten so that a rebuild from the table files it where it is filed now.
@@ -203,7 +196,7 @@ class TableDedupStore:
         ]
         for key, entry in old:
             for bucket in entry.bucket_keys:
-                self._forget(bucket, entry.article_id)
+                remove_member(self._buckets, bucket, entry.article_id)
             del self.entries[key]
         return len(old)
 

@@ -61,6 +61,15 @@ class Entry(BaseModel):
         return unpack_hashes(value) if isinstance(value, str) else value
 
 
+def remove_member(buckets: dict[str, list[str]], bucket_key: str, article_id: str) -> None:
+    """Take ``article_id`` out of ``buckets[bucket_key]``; drop the bucket once it is empty."""
+    ids = buckets.get(bucket_key)
+    if ids is not None and article_id in ids:
+        ids.remove(article_id)
+        if not ids:
+            del buckets[bucket_key]
+
+
 class DedupStore(Protocol):
     """The state behind ``WireCopyDetector``: entries by article id and LSH bucket membership."""
 
@@ -112,11 +121,7 @@ class InMemoryDedupStore:
         return tuple(self._buckets.get(bucket_key, ()))
 
     def unfile(self, bucket_key: str, article_id: str) -> None:
-        ids = self._buckets.get(bucket_key)
-        if ids is not None and article_id in ids:
-            ids.remove(article_id)
-            if not ids:
-                del self._buckets[bucket_key]
+        remove_member(self._buckets, bucket_key, article_id)
 
     def bucket_count(self) -> int:
         return len(self._buckets)

@@ -22,17 +22,16 @@ Method and measurements: docs/stories.md.
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from processors.story_features import (
-    PRIOR_DOCS,
     StoryFeatures,
     cosine,
     extract,
+    idf,
     named_in,
     weighted,
 )
@@ -90,13 +89,12 @@ class MemoryStoryState:
         """Members within ``[since, until]`` sharing an index term, those sharing the most
         (IDF-weighted) first; at most ``limit`` of them."""
         shared: dict[str, float] = defaultdict(float)
-        total = self.docs + PRIOR_DOCS
         for term in terms:
             posting = self._index.get(term)
             if posting:
-                idf = math.log((total + 1) / (self.df.get(term, 0) + 1))
+                weight = idf(self.df.get(term, 0), self.docs)
                 for member_id in posting:
-                    shared[member_id] += idf
+                    shared[member_id] += weight
         found = [m for i in shared if since <= (m := self.members[i]).when <= until]
         found.sort(key=lambda m: (-shared[m.article_id], m.article_id))
         return found if limit is None else found[:limit]

@@ -184,12 +184,16 @@ def weighted(
     shown which words are common, every content word weighs about the same, instead of the
     first handful of articles deciding that "Putin" is a stop word.
     """
-    total = docs + PRIOR_DOCS
     return {
-        term: (1.0 + math.log(count)) * math.log((total + 1) / (df.get(prefix + term, 0) + 1))
+        term: (1.0 + math.log(count)) * idf(df.get(prefix + term, 0), docs)
         for term, count in bag.items()
         if count > 0
     }
+
+
+def idf(frequency: int, docs: int) -> float:
+    """Smoothed inverse document frequency, with ``PRIOR_DOCS`` imaginary documents."""
+    return math.log((docs + PRIOR_DOCS + 1) / (frequency + 1))
 
 
 def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:

@@ -121,21 +121,27 @@ def test_without_overlap_batches_run_one_after_another() -> None:
     assert stream.log.index("ack 1") < stream.log.index("run 2")
 
 
+async def overlapping_agent(
+    stream: FakeStream, started: asyncio.Event, release: asyncio.Event, *, fail_on: str
+) -> None:
+    await forward_batches(
+        stream,  # type: ignore[arg-type]
+        runner(stream, started, release),
+        FakeTopic(stream, fail_on=fail_on),  # type: ignore[arg-type]
+        no_dead_letters,
+        size=2,
+        within=0.01,
+        overlap=True,
+    )
+
+
 def test_a_failed_publish_stops_the_agent_with_its_error_and_acks_nothing_after_it() -> None:
     async def scenario() -> list[int]:
         stream = FakeStream([[0, 1], [2, 3], [4]])
         started, release = asyncio.Event(), asyncio.Event()
         release.set()
         with pytest.raises(RuntimeError, match="broker said no"):
-            await forward_batches(
-                stream,  # type: ignore[arg-type]
-                runner(stream, started, release),
-                FakeTopic(stream, fail_on="a2"),  # type: ignore[arg-type]
-                no_dead_letters,
-                size=2,
-                within=0.01,
-                overlap=True,
-            )
+            await overlapping_agent(stream, started, release, fail_on="a2")
         return stream.acked
 
     assert asyncio.run(scenario()) == [0, 1]
@@ -145,16 +151,7 @@ def test_a_failed_publish_crashes_the_agent_even_while_it_waits_on_an_idle_strea
     async def scenario() -> None:
         stream = FakeStream([[0, 1]])  # then idle: the agent is waiting for more when a0 fails
         started, release = asyncio.Event(), asyncio.Event()
-        agent = forward_batches(
-            stream,  # type: ignore[arg-type]
-            runner(stream, started, release),
-            FakeTopic(stream, fail_on="a0"),  # type: ignore[arg-type]
-            no_dead_letters,
-            size=2,
-            within=0.01,
-            overlap=True,
-        )
-        task = asyncio.ensure_future(agent)
+        task = asyncio.ensure_future(overlapping_agent(stream, started, release, fail_on="a0"))
         await started.wait()
         for _ in range(20):  # the agent hands the batch over and goes back to the stream
             await asyncio.sleep(0)
