@@ -74,11 +74,15 @@ def dedup(settings: Settings, articles: Sequence[Article]) -> tuple[StageResult,
 
 
 def ner(
-    settings: Settings, articles: Sequence[Article], marked: Sequence[Article]
-) -> tuple[StageResult, StageResult, list[Article]]:
+    settings: Settings,
+    articles: Sequence[Article],
+    marked: Sequence[Article],
+    *,
+    worker_way: bool = True,
+) -> tuple[StageResult, StageResult | None, list[Article]]:
     """spaCy NER alone through ``EntityTagger.process_batch`` (``nlp.pipe``), model loaded
-    first; then tagging as the worker does it (``CopyAwareTagger`` over dedup-marked articles,
-    in the worker's batches), which runs NER only for articles that are not copies."""
+    first; then, if ``worker_way``, tagging as the worker does it (``CopyAwareTagger`` over
+    dedup-marked articles, in the worker's batches), which runs NER only for non-copies."""
     from processors.entities import EntityTagger
     from processors.tagging import CopyAwareTagger
 
@@ -96,19 +100,21 @@ def ner(
         seconds,
         {"entities": sum(len(a.entities) for a in tagged), "words_per_s": round(words / seconds)},
     )
+    if not worker_way:
+        return alone, None, tagged
     copy_aware = CopyAwareTagger(tagger)
     start = time.perf_counter()
     size = settings.batch_size
     for i in range(0, len(marked), size):
         copy_aware.process_batch(list(marked[i : i + size]))
     seconds = time.perf_counter() - start
-    worker_way = StageResult(
+    as_worker_does = StageResult(
         "tagging as the worker does (NER for non-copies)",
         len(marked),
         seconds,
         {"ner_runs": copy_aware.tagged, "reused": copy_aware.reused},
     )
-    return alone, worker_way, tagged
+    return alone, as_worker_does, tagged
 
 
 def es_bulk(settings: Settings, articles: Sequence[Article]) -> StageResult:

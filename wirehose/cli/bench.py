@@ -47,6 +47,18 @@ def _sizes(value: str) -> list[int]:
     help="Use the configured Kafka/Elasticsearch (unique names) instead of private instances.",
 )
 @click.option("--skip-pipeline", is_flag=True, help="Stages and dedup scaling only, no worker.")
+@click.option(
+    "--paced-articles",
+    default="10k",
+    show_default=True,
+    help="Articles in the paced (latency) run: the corpus's first N, or all if fewer.",
+)
+@click.option(
+    "--worker-tagging/--no-worker-tagging",
+    default=True,
+    show_default=True,
+    help="Also time tagging as the worker does it (NER for non-copies only).",
+)
 def command(
     size: str,
     dedup_windows: str,
@@ -55,6 +67,8 @@ def command(
     out: Path,
     shared: bool,
     skip_pipeline: bool,
+    paced_articles: str,
+    worker_tagging: bool,
 ) -> None:
     """Measure each stage alone and the whole pipeline on ONE generated corpus.
 
@@ -67,13 +81,14 @@ def command(
 
     On 2 cores the default (1k corpus) takes about 11 minutes and a 10k corpus about 25: NER
     is the slow part (~38 articles/s) and runs four times: alone, as the worker tags, and in
-    the saturated and the paced pipeline runs. A 100k corpus takes several hours.
+    the saturated and the paced pipeline runs. The paced run uses at most --paced-articles
+    of the corpus. A 100k corpus takes about two hours without --worker-tagging.
 
     \b
     Examples:
       wirehose bench
       wirehose bench --size 10k
-      wirehose bench --size 100k --dedup-windows 1k,10k,100k   # hours: NER on 100k articles
+      wirehose bench --size 100k --no-worker-tagging   # ~2 hours: NER on 100k articles
       wirehose bench --skip-pipeline --dedup-windows 1k,10k    # a quick look at the stages
     """
     from wirehose.bench.runner import BenchConfig, run
@@ -87,6 +102,8 @@ def command(
         out=out,
         shared=shared,
         skip_pipeline=skip_pipeline,
+        paced_articles=_sizes(paced_articles)[0],
+        worker_tagging=worker_tagging,
         progress=lambda message: click.echo(message, err=True),
     )
     results, paths = run(config, get_settings())
