@@ -17,10 +17,12 @@ are they counted as done, so a truly missing offset cannot block the partition f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import ThreadDelegateConsumer
 from faust.types import TP
 
@@ -48,6 +50,9 @@ def request_reread(consumer: Any, tp: TP) -> None:
     rereads(consumer).pending.add(tp)
 
 
+SEEK_TIMEOUT_SECONDS = 10.0
+
+
 async def apply_rereads(consumer: Any) -> None:
     """Seek every partition asked for back to its committed offset (no batch is in flight now)."""
     state = rereads(consumer)
@@ -71,8 +76,44 @@ async def apply_rereads(consumer: Any) -> None:
             tp.partition,
             offset,
         )
-    await consumer.seek_wait(offsets)  # also resets the read offset, so nothing is dropped as read
-    state.checking.update({tp: (offset, generation) for tp, offset in offsets.items()})
+    thread = consumer._thread
+    try:
+        # Bounded: this runs inside the fetch loop, which must never hang on a heal. Faust's own
+        # seek_wait also awaited every partition's position, which can wait out a whole request
+        # timeout (90 s) when a rebalance lands in between, and stalled the fetch loop with it.
+        sought: dict[TP, int] = await asyncio.wait_for(
+            thread.call_thread(_seek_in_consumer_thread, thread, offsets),
+            timeout=SEEK_TIMEOUT_SECONDS,
+        )
+    except TimeoutError:
+        log.warning(
+            "re-read seek timed out, trying again at the next fetch partitions=%s",
+            ",".join(f"{tp.topic}/{tp.partition}" for tp in offsets),
+        )
+        state.pending.update(offsets)
+        return
+    state.checking.update({tp: (offset, generation) for tp, offset in sought.items()})
+
+
+async def _seek_in_consumer_thread(thread: Any, offsets: Mapping[TP, int]) -> dict[TP, int]:
+    """Runs on the consumer thread: move the fetch position and the read offset together, so
+    the messages fetched again are not dropped as already read. Skips partitions the client no
+    longer holds (a rebalance got there first, and it re-reads from the committed offset)."""
+    client = thread._ensure_consumer()
+    sought: dict[TP, int] = {}
+    for tp, offset in offsets.items():
+        try:
+            client.seek(tp, offset)
+        except IllegalStateError:
+            log.info(
+                "not re-reading a partition no longer assigned topic=%s partition=%d",
+                tp.topic,
+                tp.partition,
+            )
+            continue
+        thread.consumer._read_offset[tp] = offset
+        sought[tp] = offset
+    return sought
 
 
 def confirm_rereads(consumer: Any, records: Mapping[Any, Any]) -> None:

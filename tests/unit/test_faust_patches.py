@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.errors import IllegalStateError
 from faust.types import TP as FaustTP
 from intervaltree import IntervalTree
 
@@ -91,17 +92,47 @@ def test_a_lasting_hole_asks_for_a_reread_from_the_committed_offset(
     assert rereads(consumer).pending == {TP}
 
 
+class FakeKafkaClient:
+    """aiokafka's consumer as the re-read sees it: ``seek`` refuses unassigned partitions."""
+
+    def __init__(self, assigned: set[Any]) -> None:
+        self.assigned = assigned
+        self.positions: dict[Any, int] = {}
+
+    def seek(self, tp: Any, offset: int) -> None:
+        if tp not in self.assigned:
+            raise IllegalStateError(f"Partition {tp} is not assigned")
+        self.positions[tp] = offset
+
+
+class FakeConsumerThread:
+    def __init__(self, consumer: Any, client: FakeKafkaClient) -> None:
+        self.consumer, self.client = consumer, client
+        self.hang = False
+
+    def _ensure_consumer(self) -> FakeKafkaClient:
+        return self.client
+
+    async def call_thread(self, fun: Any, *args: Any) -> Any:
+        if self.hang:  # a consumer thread busy elsewhere (e.g. mid-rebalance)
+            await asyncio.Event().wait()
+        return await fun(*args)
+
+
 class RereadingConsumer(FakeConsumer):
     def __init__(self, committed: int, acked: list[int]) -> None:
         super().__init__(committed, acked)
         self.app = SimpleNamespace(consumer_generation_id=7, rebalancing=False)
-        self.sought: list[dict[Any, int]] = []
+        self._read_offset: dict[Any, int] = {TP: max(acked, default=committed)}
+        self.client = FakeKafkaClient({TP})
+        self._thread = FakeConsumerThread(self, self.client)
 
     def assignment(self) -> set[Any]:
         return {TP}
 
-    async def seek_wait(self, partitions: dict[Any, int]) -> None:
-        self.sought.append(dict(partitions))
+    @property
+    def sought(self) -> dict[Any, int]:
+        return self.client.positions
 
 
 def _record(offset: int) -> SimpleNamespace:
@@ -112,7 +143,8 @@ def test_a_reread_seeks_at_the_next_fetch_and_redelivery_heals_the_hole() -> Non
     consumer = RereadingConsumer(125, [126, 127])
     request_reread(consumer, TP)
     asyncio.run(apply_rereads(consumer))
-    assert consumer.sought == [{TP: 125}]
+    assert consumer.sought == {TP: 125}
+    assert consumer._read_offset[TP] == 125  # or Faust drops 125..127 again as already read
     confirm_rereads(consumer, {TP: [_record(125), _record(126)]})
     assert consumer._acked[TP] == [126, 127]  # 125 exists: only its own ack may fill the hole
     assert strict_new_offset(consumer, TP) is None
@@ -137,6 +169,33 @@ def test_a_rebalance_between_seek_and_fetch_voids_the_proof() -> None:
     consumer.app.consumer_generation_id = 8
     confirm_rereads(consumer, {TP: [_record(129)]})
     assert strict_new_offset(consumer, TP) is None
+
+
+def test_a_partition_the_client_no_longer_holds_is_left_to_the_rebalance() -> None:
+    consumer = RereadingConsumer(125, [126])
+    consumer.client.assigned = set()  # revoked on the consumer thread before the seek ran
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))
+    assert consumer.sought == {}
+    assert rereads(consumer).checking == {}  # nothing sought, so nothing to prove
+    assert rereads(consumer).pending == set()
+
+
+def test_a_seek_that_cannot_run_does_not_stall_the_fetch_and_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from processors import faust_rereads
+
+    monkeypatch.setattr(faust_rereads, "SEEK_TIMEOUT_SECONDS", 0.01)
+    consumer = RereadingConsumer(125, [126])
+    consumer._thread.hang = True
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))  # returns: the fetch loop goes on
+    assert rereads(consumer).pending == {TP}
+    consumer._thread.hang = False
+    asyncio.run(apply_rereads(consumer))
+    assert consumer.sought == {TP: 125}
+    assert TP in rereads(consumer).checking
 
 
 def test_install_routes_fetches_through_the_rereads() -> None:
