@@ -116,7 +116,9 @@ def install_dedup(
             log.debug(
                 "dedup mark id=%s duplicate_of=%s", article.article_id, mark and mark.duplicate_of
             )
-            await sink.send(key=article.article_id.encode(), value=article.to_bytes())
+            delivery = await sink.send(key=article.article_id.encode(), value=article.to_bytes())
+            await delivery  # acknowledged by Kafka before the mark is recorded (Decider.settle)
+            decider.settle(article.article_id)
 
     return {
         "agents": (dedup_sign, dedup_band, dedup_decide),

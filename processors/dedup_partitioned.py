@@ -261,6 +261,12 @@ class Decider:
     because it is the large part (body and raw text) and is written once, while the small
     record is rewritten with every partial; together they were rewritten five times over.
     A redelivered article gets its remembered mark again; late partials are ignored.
+
+    Deciding is two steps: ``handle`` returns the marked article, and ``settle`` (called once the
+    marked article is safely in Kafka) records the mark and lets the held article go. Recorded
+    any earlier, a crash between the two would leave a mark whose article never went out, and
+    the redelivered last partial would then be ignored as late: the article lost for good.
+    Until settled, a redelivery simply decides again, the same way.
     """
 
     ARTICLE_SUFFIX = "#article"
@@ -269,6 +275,7 @@ class Decider:
         self.state, self.window = state, window
         self._watermark: dict[int, datetime] = {}
         self._expired_before: dict[int, datetime] = {}
+        self._unsettled: dict[str, tuple[int, datetime, dict[str, Any]]] = {}
 
     def handle(self, partition: int, message: bytes) -> Article | None:
         """The marked article once it can be decided (or again, on redelivery), else None."""
@@ -291,7 +298,6 @@ class Decider:
         if held is None or len(current["partials"]) < current["parts"]:
             self.state[key] = current
             return None
-        self.state.pop(key + self.ARTICLE_SUFFIX, None)
         return self._decide(key, partition, held, current)
 
     def _decide(self, key: str, partition: int, held: str, current: dict[str, Any]) -> Article:
@@ -304,13 +310,19 @@ class Decider:
         late = supersedes(rank, matches)
         if late:
             log.info("late original id=%s supersedes=%s", article.article_id, ",".join(late))
-        self.state[key] = {
-            "p": partition,
-            "when": entry_when.isoformat(),
-            "mark": mark.model_dump(),
-        }
-        self._expire(partition, entry_when)
+        decided = {"p": partition, "when": entry_when.isoformat(), "mark": mark.model_dump()}
+        self._unsettled[key] = (partition, entry_when, decided)
         return mark_article(article, mark)
+
+    def settle(self, article_id: str) -> None:
+        """Record the decision for ``article_id``: call once its marked article is in Kafka."""
+        unsettled = self._unsettled.pop(article_id, None)
+        if unsettled is None:
+            return  # a redelivered, already settled article: its mark is recorded
+        partition, when, decided = unsettled
+        self.state[article_id] = decided
+        self.state.pop(article_id + self.ARTICLE_SUFFIX, None)
+        self._expire(partition, when)
 
     def _expire(self, partition: int, when: datetime) -> None:
         """Forget decided marks of this partition older than the window (event time)."""

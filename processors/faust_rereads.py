@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,8 @@ class Rereads:
     def __init__(self) -> None:
         self.pending: set[TP] = set()
         self.checking: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought, generation)
+        self.last_fetch = time.monotonic()
+        self.last_stall_warning = 0.0
 
 
 def rereads(consumer: Any) -> Rereads:
@@ -45,9 +48,25 @@ def rereads(consumer: Any) -> Rereads:
     return state
 
 
+STALL_WARNING_SECONDS = 30.0
+
+
 def request_reread(consumer: Any, tp: TP) -> None:
     """Ask for ``tp`` to be read again from its committed offset at the next fetch."""
-    rereads(consumer).pending.add(tp)
+    state = rereads(consumer)
+    state.pending.add(tp)
+    now = time.monotonic()
+    idle = now - state.last_fetch
+    if idle > STALL_WARNING_SECONDS and now - state.last_stall_warning > STALL_WARNING_SECONDS:
+        # Re-reads happen at the next fetch; if fetching itself has stopped they never will.
+        # Say so, so that a stalled worker is told apart from one that is only slow to heal.
+        state.last_stall_warning = now
+        log.warning(
+            "re-reads are waiting for a fetch that has not happened for %.0f s; the fetch loop "
+            "is blocked (a full stream buffer or a stuck send); partitions=%s",
+            idle,
+            ",".join(sorted(f"{tp.topic}/{tp.partition}" for tp in state.pending)),
+        )
 
 
 SEEK_TIMEOUT_SECONDS = 10.0
@@ -155,6 +174,7 @@ _original_getmany = ThreadDelegateConsumer._getmany
 async def getmany_with_rereads(
     self: Any, active_partitions: set[TP] | None, timeout: float
 ) -> Mapping[Any, Any]:
+    rereads(self).last_fetch = time.monotonic()
     await apply_rereads(self)
     records: Mapping[Any, Any] = await _original_getmany(self, active_partitions, timeout)
     confirm_rereads(self, records)

@@ -57,6 +57,13 @@ class Cluster:
             for key, ids in self.bands.index(p, self.generation).store.bucket_members().items()  # type: ignore[attr-defined]
         }
 
+    def decide(self, partition: int, message: bytes) -> Article | None:
+        """The decide agent's step: handle, and settle once the output would be in Kafka."""
+        out = self.decider.handle(partition, message)
+        if out is not None:
+            self.decider.settle(out.article_id)
+        return out
+
     def sign(self, article: Article) -> tuple[bytes, dict[int, Probe]]:
         routed = probes(article, self.signer.sign(article), self.partitions)
         return article_message(article, len(routed)), routed
@@ -65,10 +72,10 @@ class Cluster:
         """One article through all three stages, in order (the common, quiet case)."""
         message, routed = self.sign(article)
         partition = hash(article.article_id) % self.partitions
-        assert self.decider.handle(partition, message) is None
+        assert self.decide(partition, message) is None
         out = None
         for p, probe in routed.items():
-            out = self.decider.handle(
+            out = self.decide(
                 partition,
                 self.bands.handle(p, Probe.from_bytes(probe.to_bytes()), self.generation),
             )
@@ -128,7 +135,7 @@ def test_messages_in_any_order_and_redelivered_give_one_decision() -> None:
     partials += [cluster.bands.handle(p, probe) for p, probe in routed.items()]  # redelivered
     inbox = [message, *partials]
     random.Random(3).shuffle(inbox)
-    decided = [out for m in inbox if (out := cluster.decider.handle(0, m)) is not None]
+    decided = [out for m in inbox if (out := cluster.decide(0, m)) is not None]
     assert len(decided) == 1
     mark = decided[0].dedup
     assert mark is not None
@@ -136,9 +143,32 @@ def test_messages_in_any_order_and_redelivered_give_one_decision() -> None:
     assert not [
         k for k in cluster.state if k.endswith(Decider.ARTICLE_SUFFIX)
     ]  # let go once decided
-    again = cluster.decider.handle(0, message)  # the article itself redelivered after deciding
+    again = cluster.decide(0, message)  # the article itself redelivered after deciding
     assert again is not None
     assert again.dedup == mark
+
+
+def test_a_crash_before_the_marked_article_is_out_does_not_lose_it() -> None:
+    # The worker dies after deciding but before Kafka has the marked article: the mark must not
+    # be recorded yet, or the redelivered last partial is ignored as late and nothing goes out.
+    docs = load_corpus(CORPUS)
+    cluster = Cluster(3)
+    message, routed = cluster.sign(docs[0].article)
+    partials = [cluster.bands.handle(p, probe) for p, probe in routed.items()]
+    cluster.decide(0, message)
+    for partial in partials[:-1]:
+        assert cluster.decide(0, partial) is None
+    decided = cluster.decider.handle(0, partials[-1])  # decided, never settled: then the crash
+    assert decided is not None
+    restarted = Decider(cluster.state, window=WINDOW)  # state as the changelog has it
+    again = restarted.handle(0, partials[-1])  # the uncommitted last partial comes again
+    assert again is not None
+    assert again.dedup == decided.dedup
+    assert docs[0].article.article_id + Decider.ARTICLE_SUFFIX in cluster.state
+    restarted.settle(again.article_id)
+    assert "mark" in cluster.state[again.article_id]
+    assert docs[0].article.article_id + Decider.ARTICLE_SUFFIX not in cluster.state
+    assert restarted.handle(0, partials[-1]) is None  # settled: now a late partial
 
 
 def test_band_and_decider_state_expire_with_the_window() -> None:
@@ -190,13 +220,13 @@ def test_expiry_passes_over_articles_still_waiting_for_their_partials() -> None:
     docs = load_corpus(CORPUS)
     cluster = Cluster(2)
     waiting, _ = cluster.sign(docs[0].article)
-    assert cluster.decider.handle(0, waiting) is None  # held: its partials have not come yet
+    assert cluster.decide(0, waiting) is None  # held: its partials have not come yet
     late = docs[-1].article.model_copy(
         update={"published_at": docs[-1].article.published_at + 2 * WINDOW}  # type: ignore[operator]
     )
     for article in [*(d.article for d in docs[1:5]), late]:  # the late one moves the watermark
         message, routed = cluster.sign(article)
-        cluster.decider.handle(0, message)
+        cluster.decide(0, message)
         for p, probe in routed.items():
-            cluster.decider.handle(0, cluster.bands.handle(p, probe))
+            cluster.decide(0, cluster.bands.handle(p, probe))
     assert docs[0].article.article_id + Decider.ARTICLE_SUFFIX in cluster.state

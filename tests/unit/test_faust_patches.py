@@ -198,6 +198,23 @@ def test_a_seek_that_cannot_run_does_not_stall_the_fetch_and_is_retried(
     assert TP in rereads(consumer).checking
 
 
+def test_a_reread_waiting_on_a_stalled_fetch_loop_is_reported(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from processors import faust_rereads
+
+    consumer = RereadingConsumer(125, [126])
+    clock = [5000.0]
+    monkeypatch.setattr(faust_rereads.time, "monotonic", lambda: clock[0])
+    rereads(consumer).last_fetch = clock[0]
+    request_reread(consumer, TP)
+    assert "fetch loop is blocked" not in caplog.text
+    clock[0] += faust_rereads.STALL_WARNING_SECONDS + 1
+    request_reread(consumer, TP)
+    assert "fetch loop is blocked" in caplog.text
+    assert "raw/2" in caplog.text
+
+
 def test_install_routes_fetches_through_the_rereads() -> None:
     from faust.transport.consumer import ThreadDelegateConsumer
 
