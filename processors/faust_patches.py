@@ -17,8 +17,9 @@ parts of that are unsafe for us, and a rebalance reaches both:
 commit past ``C`` until ``C`` itself is acknowledged, and never commit blind (no known ``C``)
 during a rebalance. A hole at the head that outlives ``HOLE_SEEK_SECONDS`` makes the consumer
 re-read the partition from ``C`` (``processors.faust_rereads``); the pipeline, idempotent by
-``article_id``, absorbs the repeats, and offsets that re-read proves absent count as done. Lost
-becomes late, never gone.
+``article_id``, absorbs the repeats, and offsets that re-read proves absent count as done. If
+re-reads do not close the hole, the worker rejoins its group, and Faust reads every partition
+again from its committed offset, as a restart would. Lost becomes late, never gone.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
 from processors import faust_rereads
-from processors.faust_rereads import request_reread
+from processors.faust_rereads import hole_closed, request_reread
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def strict_new_offset(self: Any, tp: TP) -> int | None:
         _heal_hole(self, tp)
         return None  # the message at `committed` is not acknowledged yet: never commit past it
     _holes(self).pop(tp, None)
+    hole_closed(self, tp)
     batch = next(consecutive_numbers(acked))
     acked[: len(batch)] = []
     self._acked_index[tp].difference_update(batch)

@@ -98,6 +98,11 @@ class FakeKafkaClient:
     def __init__(self, assigned: set[Any]) -> None:
         self.assigned = assigned
         self.positions: dict[Any, int] = {}
+        self.rejoins = 0
+        self._coordinator = SimpleNamespace(request_rejoin=self.request_rejoin)
+
+    def request_rejoin(self) -> None:
+        self.rejoins += 1
 
     def seek(self, tp: Any, offset: int) -> None:
         if tp not in self.assigned:
@@ -105,10 +110,19 @@ class FakeKafkaClient:
         self.positions[tp] = offset
 
 
+class FakeThreadLoop:
+    def __init__(self) -> None:
+        self.handed_over: list[Any] = []
+
+    def call_soon_threadsafe(self, callback: Any) -> None:
+        self.handed_over.append(callback)
+
+
 class FakeConsumerThread:
     def __init__(self, consumer: Any, client: FakeKafkaClient) -> None:
         self.consumer, self.client = consumer, client
         self.hang = False
+        self.thread_loop = FakeThreadLoop()
 
     def _ensure_consumer(self) -> FakeKafkaClient:
         return self.client
@@ -213,6 +227,46 @@ def test_a_reread_waiting_on_a_stalled_fetch_loop_is_reported(
     request_reread(consumer, TP)
     assert "fetch loop is blocked" in caplog.text
     assert "raw/2" in caplog.text
+
+
+def test_rereads_that_do_not_close_a_hole_end_in_a_group_rejoin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from processors import faust_patches, faust_rereads
+
+    consumer = RereadingConsumer(125, [126])
+    clock = [100.0]
+    monkeypatch.setattr(faust_patches.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(faust_rereads.time, "monotonic", lambda: clock[0])
+    rereads(consumer).last_fetch = clock[0]
+
+    def hole_outlives_a_reread() -> None:
+        strict_new_offset(consumer, TP)
+        clock[0] += faust_patches.HOLE_SEEK_SECONDS + 1
+        rereads(consumer).last_fetch = clock[0]
+        strict_new_offset(consumer, TP)
+        asyncio.run(apply_rereads(consumer))
+
+    for _ in range(faust_rereads.REJOIN_AFTER_REREADS - 1):
+        hole_outlives_a_reread()
+    assert consumer._thread.thread_loop.handed_over == []  # re-reads get their chance first
+    hole_outlives_a_reread()
+    for callback in consumer._thread.thread_loop.handed_over:  # as the consumer thread would
+        callback()
+    assert consumer.client.rejoins == 1
+    hole_outlives_a_reread()  # the hole is still there right after: no rejoin storm
+    assert len(consumer._thread.thread_loop.handed_over) == 1
+
+
+def test_a_closed_hole_forgets_its_reread_attempts() -> None:
+    consumer = RereadingConsumer(125, [126])
+    request_reread(consumer, TP)
+    request_reread(consumer, TP)
+    assert rereads(consumer).attempts == {TP: 2}
+    consumer._acked[TP].insert(0, 125)  # the re-read message was processed at last
+    consumer._acked_index[TP].add(125)
+    assert strict_new_offset(consumer, TP) == 127
+    assert rereads(consumer).attempts == {}
 
 
 def test_install_routes_fetches_through_the_rereads() -> None:
