@@ -65,6 +65,18 @@ def test_every_prefix_of_the_generated_corpus_has_the_streams_mix_of_copies() ->
     assert {i.article.article_id for i in by_time} == {i.article.article_id for i in items}
 
 
+def test_the_paced_run_of_a_big_corpus_replays_the_smaller_benchmark_corpus() -> None:
+    from wirehose.bench.runner import corpus_of
+
+    generated = corpus.generate(900, in_time_order=False)
+    paced = corpus_of(generated, 300)
+    alone = corpus_of(corpus.generate(300, in_time_order=False), 300)  # a 300-article run
+    assert [a.article_id for a in paced] == [a.article_id for a in alone]
+    assert {a.article_id for a in paced} <= {a.article_id for a in corpus_of(generated, 900)}
+    times = [(a.published_at, a.article_id) for a in paced]
+    assert times == sorted(times)
+
+
 def test_dedup_scaling_runs_in_a_fresh_process_on_the_same_generated_corpus() -> None:
     from wirehose.bench.dedup_scaling import measure, measure_in_fresh_process
     from wirehose.settings import Settings

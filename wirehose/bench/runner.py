@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wirehose.article import Article
 from wirehose.bench import corpus, dedup_scaling, pipeline, report, stages
 from wirehose.settings import Settings
 
@@ -43,6 +44,12 @@ class BenchConfig:
     paced_articles: int = 10_000
     worker_tagging: bool = True
     progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+def corpus_of(generated: Sequence[corpus.Labelled], size: int) -> list[Article]:
+    """The benchmark corpus of ``size`` articles: a prefix in generation order (so it has the
+    stream's mix of originals and copies), replayed in publishing order."""
+    return [item.article for item in sorted(generated[:size], key=corpus.publishing_order)]
 
 
 @contextlib.contextmanager
@@ -75,7 +82,7 @@ def run(
     # Generation order: every prefix has the stream's mix of originals and copies (see generate).
     everything = corpus.generate(longest, seed=config.seed, in_time_order=False)
     chosen = sorted(everything[: config.size], key=corpus.publishing_order)
-    articles = [item.article for item in chosen]
+    articles = corpus_of(everything, config.size)
     kinds: dict[str, int] = {}
     for item in chosen:
         kinds["original" if item.kind in {"original", "robot"} else "variant"] = (
@@ -126,14 +133,7 @@ def run(
             if tagging:
                 results["pipeline_vs_worker_tagging"] = round(full.rate / tagging.rate, 3)
             half = full.rate / 2
-            paced_corpus = articles
-            if config.paced_articles < config.size:
-                paced_corpus = [
-                    item.article
-                    for item in sorted(
-                        everything[: config.paced_articles], key=corpus.publishing_order
-                    )
-                ]
+            paced_corpus = corpus_of(everything, min(config.size, config.paced_articles))
             say(
                 f"whole pipeline, paced at {half:.1f} articles/s (50%), {len(paced_corpus)} articles"
             )
