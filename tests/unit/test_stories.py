@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from processors.stories import MemoryStoryState, StoryClusterer
 from processors.story_features import StoryFeatures, extract, lede_end, named_in
 from wirehose.article import Article, DedupMark, Entity
@@ -174,3 +176,24 @@ def test_candidates_are_limited_to_those_sharing_the_most_index_terms() -> None:
     everyone = state.candidates(terms, *window)
     assert len(everyone) == 7
     assert [m.article_id for m in state.candidates(terms, *window, limit=1)] == [call.article_id]
+
+
+def test_a_common_terms_posting_is_read_newest_first_and_only_so_far(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from processors import stories
+
+    monkeypatch.setattr(stories, "POSTING_SCAN", 3)
+    state = MemoryStoryState()
+    clusterer = StoryClusterer(state)
+    filed = [
+        clusterer.process(
+            article(f"Netanyahu visits plant {n}", f"Netanyahu toured factory number {n} today.")
+        ).article_id
+        for n in range(6)
+    ]
+    window = (T0 - timedelta(days=1), T0 + timedelta(days=1))
+    found = {m.article_id for m in state.candidates({"e:Benjamin Netanyahu"}, *window)}
+    assert found == set(filed[-3:])  # the cost per term is bounded, whatever the window holds
+    state.evict(T0 + timedelta(days=30))
+    assert state.candidates({"e:Benjamin Netanyahu"}, *window) == []
