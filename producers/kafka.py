@@ -48,7 +48,7 @@ def best_compression() -> str:
     from kafka import codec as kcodec
 
     try:
-        from aiokafka import codec as acodec  # type: ignore[import-untyped]
+        from aiokafka import codec as acodec
     except ImportError:  # pragma: no cover - aiokafka comes with faust
         acodec = kcodec
     for name in ("zstd", "lz4"):
