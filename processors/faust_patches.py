@@ -14,8 +14,8 @@ parts of that are unsafe for us, and a rebalance reaches both:
   nothing reads again: the likely way the live-takeover fault test stranded 1-3 articles for good.
 
 ``strict_new_offset`` is Faust's method with the guard made exact and without the gap: never
-commit past ``C`` until ``C`` itself is acknowledged, and never commit blind (no known ``C``)
-during a rebalance. A hole at the head that outlives ``HOLE_SEEK_SECONDS`` makes the consumer
+commit past ``C`` until ``C`` itself is acknowledged (with no commit yet, ``C`` is the start of
+the log), and never commit blind (no known ``C``) during a rebalance. A hole at the head that outlives ``HOLE_SEEK_SECONDS`` makes the consumer
 re-read the partition from ``C`` (``processors.faust_rereads``); the pipeline, idempotent by
 ``article_id``, absorbs the repeats, and offsets that re-read proves absent count as done. If
 re-reads do not close the hole, the worker rejoins its group, and Faust reads every partition
@@ -52,9 +52,14 @@ def strict_new_offset(self: Any, tp: TP) -> int | None:
         # that run blind could jump a hole; the next owner re-reads from the last commit instead.
         return None
     acked.sort()
-    if committed is not None and acked[0] > committed:
+    # No commit yet means the head is the start of the log (we read from "earliest"), not "any
+    # offset": messages 0 and 1 of a partition dropped at the group's first rebalance were
+    # otherwise committed past by the first acked run, and lost (the live-takeover fault test,
+    # 6 of 1200 articles, 2026-11-22). Faust also keeps a committed 0 as None.
+    head = committed if committed is not None else 0
+    if acked[0] > head:
         _heal_hole(self, tp)
-        return None  # the message at `committed` is not acknowledged yet: never commit past it
+        return None  # the message at the head is not acknowledged yet: never commit past it
     _holes(self).pop(tp, None)
     hole_closed(self, tp)
     batch = next(consecutive_numbers(acked))

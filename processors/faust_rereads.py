@@ -122,28 +122,20 @@ async def apply_rereads(consumer: Any) -> None:
         return
     assignment = consumer.assignment()
     generation = consumer.app.consumer_generation_id
-    offsets: dict[TP, int] = {}
-    for tp in state.pending:
-        committed = consumer._committed_offset.get(tp)
-        if tp in assignment and committed:  # a rebalance re-reads from the committed offset anyway
-            offsets[tp] = committed
+    # A revoked partition is left out: its next owner reads it from the committed offset anyway.
+    # None: no commit known here (none yet, or Faust's None for 0); the consumer thread asks.
+    offsets: dict[TP, int | None] = {
+        tp: consumer._committed_offset.get(tp) for tp in state.pending if tp in assignment
+    }
     state.pending.clear()
     if not offsets:
         return
-    for tp, offset in offsets.items():
-        log.warning(
-            "re-reading a partition whose next message was never acknowledged topic=%s "
-            "partition=%d offset=%d",
-            tp.topic,
-            tp.partition,
-            offset,
-        )
     thread = consumer._thread
     try:
         # Bounded: this runs inside the fetch loop, which must never hang on a heal. Faust's own
         # seek_wait also awaited every partition's position, which can wait out a whole request
         # timeout (90 s) when a rebalance lands in between, and stalled the fetch loop with it.
-        sought: dict[TP, int] = await asyncio.wait_for(
+        sought: dict[TP, tuple[int, int | None]] = await asyncio.wait_for(
             thread.call_thread(_seek_in_consumer_thread, thread, offsets),
             timeout=SEEK_TIMEOUT_SECONDS,
         )
@@ -154,17 +146,36 @@ async def apply_rereads(consumer: Any) -> None:
         )
         state.pending.update(offsets)
         return
-    state.checking.update({tp: (offset, generation) for tp, offset in sought.items()})
+    for tp, (offset, learned) in sought.items():
+        if learned is not None:  # the group's commit, which Faust did not know: the true head
+            consumer._committed_offset[tp] = learned
+        log.warning(
+            "re-reading a partition whose next message was never acknowledged topic=%s "
+            "partition=%d offset=%d",
+            tp.topic,
+            tp.partition,
+            offset,
+        )
+        state.checking[tp] = (offset, generation)
 
 
-async def _seek_in_consumer_thread(thread: Any, offsets: Mapping[TP, int]) -> dict[TP, int]:
+async def _seek_in_consumer_thread(
+    thread: Any, offsets: Mapping[TP, int | None]
+) -> dict[TP, tuple[int, int | None]]:
     """Runs on the consumer thread: move the fetch position and the read offset together, so
-    the messages fetched again are not dropped as already read. Skips partitions the client no
-    longer holds (a rebalance got there first, and it re-reads from the committed offset)."""
+    the messages fetched again are not dropped as already read. An unknown offset is the
+    group's commit, asked of the broker, else the start of the log (offset 0; a log that starts
+    later is reset to its start, and the re-read proves the offsets before it absent). Skips
+    partitions the client no longer holds (a rebalance got there first, and it re-reads from
+    the committed offset). Returns, per partition, the offset sought and the commit learned."""
     client = thread._ensure_consumer()
-    sought: dict[TP, int] = {}
-    for tp, offset in offsets.items():
+    sought: dict[TP, tuple[int, int | None]] = {}
+    for tp, known in offsets.items():
+        learned = None
         try:
+            if known is None:
+                learned = await client.committed(tp)
+            offset = known if known is not None else (learned or 0)
             client.seek(tp, offset)
         except IllegalStateError:
             log.info(
@@ -174,7 +185,7 @@ async def _seek_in_consumer_thread(thread: Any, offsets: Mapping[TP, int]) -> di
             )
             continue
         thread.consumer._read_offset[tp] = offset
-        sought[tp] = offset
+        sought[tp] = (offset, learned)
     return sought
 
 

@@ -61,12 +61,17 @@ def test_no_blind_commit_while_rebalancing() -> None:
     consumer.app = SimpleNamespace(rebalancing=True)
     assert strict_new_offset(consumer, TP) is None
     consumer.app.rebalancing = False
+    assert strict_new_offset(consumer, TP) is None  # still unknown: 0..139 might be a hole
+    consumer._committed_offset[TP] = 140  # Faust's seek to the committed offsets tells it
     assert strict_new_offset(consumer, TP) == 142
 
 
-def test_without_a_committed_offset_the_first_run_commits() -> None:
+def test_without_a_committed_offset_the_head_is_the_start_of_the_log() -> None:
     assert strict_new_offset(FakeConsumer(None, [0, 1, 2]), TP) == 3
     assert strict_new_offset(FakeConsumer(None, []), TP) is None
+    # Offsets 0 and 1 dropped at the group's first rebalance: Faust's guard (and ours, until
+    # 2026-11-22) committed 4 here, and those two articles were lost.
+    assert strict_new_offset(FakeConsumer(None, [2, 3]), TP) is None
 
 
 def test_install_replaces_fausts_method_once() -> None:
@@ -100,6 +105,10 @@ class FakeKafkaClient:
         self.positions: dict[Any, int] = {}
         self.rejoins = 0
         self._coordinator = SimpleNamespace(request_rejoin=self.request_rejoin)
+        self.group_commits: dict[Any, int] = {}  # what the broker has for the group
+
+    async def committed(self, tp: Any) -> int | None:
+        return self.group_commits.get(tp)
 
     def request_rejoin(self) -> None:
         self.rejoins += 1
@@ -134,10 +143,10 @@ class FakeConsumerThread:
 
 
 class RereadingConsumer(FakeConsumer):
-    def __init__(self, committed: int, acked: list[int]) -> None:
+    def __init__(self, committed: int | None, acked: list[int]) -> None:
         super().__init__(committed, acked)
         self.app = SimpleNamespace(consumer_generation_id=7, rebalancing=False)
-        self._read_offset: dict[Any, int] = {TP: max(acked, default=committed)}
+        self._read_offset: dict[Any, int] = {TP: max(acked, default=committed or 0)}
         self.client = FakeKafkaClient({TP})
         self._thread = FakeConsumerThread(self, self.client)
 
@@ -183,6 +192,28 @@ def test_a_rebalance_between_seek_and_fetch_voids_the_proof() -> None:
     consumer.app.consumer_generation_id = 8
     confirm_rereads(consumer, {TP: [_record(129)]})
     assert strict_new_offset(consumer, TP) is None
+
+
+def test_a_partition_never_committed_is_read_again_from_the_start() -> None:
+    consumer = RereadingConsumer(None, [2, 3])
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))
+    assert consumer.sought == {TP: 0}
+    consumer._acked[TP][:0] = [0, 1]  # the dropped messages, delivered and handled at last
+    consumer._acked_index[TP].update({0, 1})
+    assert strict_new_offset(consumer, TP) == 4
+
+
+def test_a_commit_faust_forgot_is_asked_of_the_broker_and_becomes_the_head() -> None:
+    consumer = RereadingConsumer(None, [501, 502])
+    consumer.client.group_commits[TP] = 500
+    request_reread(consumer, TP)
+    asyncio.run(apply_rereads(consumer))
+    assert consumer.sought == {TP: 500}  # not 0: the partition is not read from the start
+    assert consumer._committed_offset[TP] == 500
+    consumer._acked[TP].insert(0, 500)
+    consumer._acked_index[TP].add(500)
+    assert strict_new_offset(consumer, TP) == 503
 
 
 def test_a_partition_the_client_no_longer_holds_is_left_to_the_rebalance() -> None:
