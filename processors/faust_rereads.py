@@ -14,8 +14,9 @@ record that fetch returns also settles whether the offsets before it exist at al
 ``C`` that starts at ``F > C`` proves ``C .. F-1`` gone (retention, compaction), and only then
 are they counted as done, so a truly missing offset cannot block the partition forever.
 
-Should re-reads still not close a hole (a fault we have not understood yet: once in thirteen
-live-takeover runs the holes stayed open and the fetch loop went quiet), the last resort is to
+Should re-reads still not close a hole (once in thirteen live-takeover runs, before the seek
+stopped waiting on positions, the holes stayed open and the fetch loop went quiet; the cause
+was not proven), the last resort is to
 rejoin the consumer group: Faust then seeks every partition to its committed offset, exactly
 what a restart of the worker does and what is known to deliver the stranded messages.
 """
