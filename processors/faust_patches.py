@@ -17,9 +17,10 @@ parts of that are unsafe for us, and a rebalance reaches both:
 commit past ``C`` until ``C`` itself is acknowledged (with no commit yet, ``C`` is the start of
 the log), and never commit blind (no known ``C``) during a rebalance. A hole at the head that
 outlives ``HOLE_SEEK_SECONDS`` makes the consumer re-read the partition from ``C``
-(``processors.faust_rereads``); the pipeline, idempotent by ``article_id``, absorbs the repeats, and offsets that re-read proves absent count as done. If
-re-reads do not close the hole, the worker rejoins its group, and Faust reads every partition
-again from its committed offset, as a restart would. Lost becomes late, never gone.
+(``processors.faust_rereads``); the pipeline, idempotent by ``article_id``, absorbs the
+repeats, and offsets that re-read proves absent count as done. If re-reads do not close the
+hole, the worker rejoins its group, and Faust reads every partition again from its committed
+offset, as a restart would. Lost becomes late, never gone.
 """
 
 from __future__ import annotations
