@@ -7,13 +7,17 @@ everyone else's load. So both get their own pair: another ``WIREHOSE_HOME`` and 
 The downloads are not repeated: the private home links the shared cache's Kafka jars and
 Elasticsearch zip (read-only use). Everything a node writes (config, data, logs, the compiled
 analyzer plugin) stays in the private home, or for Elasticsearch run as root in its port-keyed
-folder under /var/lib/wirehose, which ``stop`` removes.
+folder under /var/lib/wirehose, which ``stop`` removes. A run killed before ``stop`` (SIGKILL, a
+lost session) leaves that folder behind, about 120 MB; it carries an owner marker, so the next
+private start removes folders whose owner is gone. The shared node's folder has no marker and is
+never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -45,6 +49,35 @@ def _link_cache(home: Path, cache: Path, settings: Settings) -> None:
         (home / "downloads").symlink_to(downloads, target_is_directory=True)
 
 
+OWNER_MARKER = ".wirehose-private-owner"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep_orphans(parent: Path) -> list[Path]:
+    """Remove private node folders under ``parent`` whose owning process has exited."""
+    removed = []
+    for marker in parent.glob(f"*/{OWNER_MARKER}"):
+        try:
+            owner = int(marker.read_text().strip())
+        except (OSError, ValueError):
+            continue  # half-written by a starting run: not ours to judge
+        if not _alive(owner):
+            shutil.rmtree(marker.parent, ignore_errors=True)
+            removed.append(marker.parent)
+    if removed:
+        log.info("removed folders of private nodes whose run is gone count=%d", len(removed))
+    return removed
+
+
 @dataclass
 class PrivateServices:
     """One private broker and node; ``settings`` points at them (endpoints set, nothing managed)."""
@@ -67,9 +100,18 @@ class PrivateServices:
     def es(self) -> ElasticsearchService:
         return ElasticsearchService(self.service_settings)
 
+    @property
+    def _outside_home(self) -> bool:
+        return self.es.runtime_root.parent != self.service_settings.home
+
     def start(self) -> None:
+        es = self.es
+        if self._outside_home:
+            sweep_orphans(es.runtime_root.parent)
+            es.runtime_root.mkdir(parents=True, exist_ok=True)
+            (es.runtime_root / OWNER_MARKER).write_text(f"{os.getpid()}\n")
         self.kafka.up()
-        self.es.up()
+        es.up()
 
     def stop(self) -> None:
         """Stop both and remove what the node left outside the private home."""
@@ -78,7 +120,7 @@ class PrivateServices:
         es = self.es
         with contextlib.suppress(Exception):
             es.down(timeout=30)
-        if es.runtime_root.parent != self.service_settings.home:  # root: port-keyed /var/lib folder
+        if self._outside_home:  # root: the port-keyed /var/lib folder
             shutil.rmtree(es.runtime_root, ignore_errors=True)
 
 

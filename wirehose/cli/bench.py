@@ -92,6 +92,7 @@ def command(
       wirehose bench --skip-pipeline --dedup-windows 1k,10k    # a quick look at the stages
     """
     from wirehose.bench.runner import BenchConfig, run
+    from wirehose.cli.terminate import terminate_like_interrupt
 
     (corpus_size,) = _sizes(size)[:1]
     config = BenchConfig(
@@ -106,7 +107,9 @@ def command(
         worker_tagging=worker_tagging,
         progress=lambda message: click.echo(message, err=True),
     )
-    results, paths = run(config, get_settings())
+    # Ctrl-C or SIGTERM stops the worker and the private Kafka and Elasticsearch before exiting.
+    with terminate_like_interrupt():
+        results, paths = run(config, get_settings())
     from wirehose.bench.report import markdown
 
     click.echo(markdown(results))

@@ -41,6 +41,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from processors.app import create_topics
     from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
+    from wirehose.cli.terminate import terminate_like_interrupt
     from wirehose.local import wait_indexed, worker_process
     from wirehose.services import resolve_endpoints
 
@@ -56,7 +57,8 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     ids = {article.article_id for article in articles}
 
     console.print("[bold]2/5[/] worker (loads the spaCy model; a few seconds)")
-    with worker_process(settings) as worker:
+    # The worker runs in its own session: on Ctrl-C or SIGTERM leaving this block stops it.
+    with terminate_like_interrupt(), worker_process(settings) as worker:
         console.print(f"[bold]3/5[/] replaying {len(articles)} articles to {settings.topic_raw}")
         with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
             report = replay(articles, producer)

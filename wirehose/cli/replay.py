@@ -118,6 +118,7 @@ def _send(
 
     from producers.kafka import ArticleProducer, ensure_topics
     from producers.replay import replay
+    from wirehose.cli.terminate import terminate_like_interrupt
     from wirehose.metrics import delivery_counter
 
     if partitions is not None:
@@ -125,7 +126,10 @@ def _send(
     total = len(articles) * loops if loops else None
     bar = tqdm(total=total, unit="article", disable=not progress, file=sys.stderr, desc=topic)
     interrupted = False
-    with ArticleProducer(bootstrap, topic, on_delivery=delivery_counter("replay")) as producer:
+    with (
+        terminate_like_interrupt(),
+        ArticleProducer(bootstrap, topic, on_delivery=delivery_counter("replay")) as producer,
+    ):
         try:
             replay(articles, producer, rate=rate, loops=loops, on_queued=lambda _: bar.update())
         except KeyboardInterrupt:
