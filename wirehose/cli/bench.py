@@ -84,6 +84,9 @@ def command(
     the saturated and the paced pipeline runs. The paced run uses at most --paced-articles
     of the corpus. A 100k corpus takes about two hours without --worker-tagging.
 
+    Ctrl-C (or SIGTERM) stops the run, its worker and its private Kafka and Elasticsearch. If
+    a run is killed outright, the next run removes the folders it left in /var/lib/wirehose.
+
     \b
     Examples:
       wirehose bench
