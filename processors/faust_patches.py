@@ -16,7 +16,7 @@ parts of that are unsafe for us, and a rebalance reaches both:
 ``strict_new_offset`` is Faust's method with the guard made exact and without the gap: never
 commit past ``C`` until ``C`` itself is acknowledged (with no commit yet, ``C`` is the start of
 the log), and never commit blind (no known ``C``) during a rebalance. A hole at the head that
-outlives ``HOLE_SEEK_SECONDS`` makes the consumer re-read the partition from ``C``
+outlives ``faust_rereads.HOLE_SEEK_SECONDS`` makes the consumer re-read the partition from ``C``
 (``processors.faust_rereads``); the pipeline, idempotent by ``article_id``, absorbs the
 repeats, and offsets that re-read proves absent count as done. If re-reads do not close the
 hole, the worker rejoins its group, and Faust reads every partition again from its committed
@@ -26,7 +26,6 @@ offset, as a restart would. Lost becomes late, never gone.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from faust.transport.consumer import Consumer
@@ -34,11 +33,9 @@ from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
 from processors import faust_rereads
-from processors.faust_rereads import hole_closed, request_reread
+from processors.faust_rereads import hole_closed, hole_open
 
 log = logging.getLogger(__name__)
-
-HOLE_SEEK_SECONDS = 5.0
 
 
 def strict_new_offset(self: Any, tp: TP) -> int | None:
@@ -59,9 +56,8 @@ def strict_new_offset(self: Any, tp: TP) -> int | None:
     # 6 of 1200 articles, 2026-11-22). Faust also keeps a committed 0 as None.
     head = committed if committed is not None else 0
     if acked[0] > head:
-        _heal_hole(self, tp)
+        hole_open(self, tp)
         return None  # the message at the head is not acknowledged yet: never commit past it
-    _holes(self).pop(tp, None)
     hole_closed(self, tp)
     batch = next(consecutive_numbers(acked))
     acked[: len(batch)] = []
@@ -80,24 +76,6 @@ def _distrust_gap(consumer: Any, tp: TP) -> None:
             gap.begin(),
             gap.end() - 1,
         )
-
-
-def _holes(consumer: Any) -> dict[TP, float]:
-    holes: dict[TP, float] | None = getattr(consumer, "_wirehose_holes", None)
-    if holes is None:
-        holes = {}
-        consumer._wirehose_holes = holes
-    return holes
-
-
-def _heal_hole(consumer: Any, tp: TP) -> None:
-    """Have ``tp`` re-read from its committed offset once a hole at the head has lasted."""
-    holes = _holes(consumer)
-    first_seen = holes.setdefault(tp, time.monotonic())
-    if time.monotonic() - first_seen < HOLE_SEEK_SECONDS:
-        return  # usually the message is simply still being processed
-    holes.pop(tp, None)
-    request_reread(consumer, tp)
 
 
 def install() -> None:

@@ -37,9 +37,11 @@ log = logging.getLogger(__name__)
 
 
 class Rereads:
-    """Per consumer: partitions to re-read at the next fetch, and re-reads awaiting their proof."""
+    """Per consumer: open holes, partitions to re-read at the next fetch, re-reads awaiting
+    their proof."""
 
     def __init__(self) -> None:
+        self.open_since: dict[TP, float] = {}  # tp -> when its hole at the head was first seen
         self.pending: set[TP] = set()
         self.checking: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought, generation)
         self.attempts: dict[TP, int] = {}  # re-reads asked for a hole that is still open
@@ -56,9 +58,20 @@ def rereads(consumer: Any) -> Rereads:
     return state
 
 
+HOLE_SEEK_SECONDS = 5.0
 STALL_WARNING_SECONDS = 30.0
 REJOIN_AFTER_REREADS = 4
 REJOIN_MIN_INTERVAL_SECONDS = 60.0
+
+
+def hole_open(consumer: Any, tp: TP) -> None:
+    """The message at ``tp``'s committed offset is not acknowledged: re-read once that lasts."""
+    state = rereads(consumer)
+    first_seen = state.open_since.setdefault(tp, time.monotonic())
+    if time.monotonic() - first_seen < HOLE_SEEK_SECONDS:
+        return  # usually the message is simply still being processed
+    del state.open_since[tp]
+    request_reread(consumer, tp)
 
 
 def request_reread(consumer: Any, tp: TP) -> None:
@@ -99,7 +112,9 @@ def request_reread(consumer: Any, tp: TP) -> None:
 
 def hole_closed(consumer: Any, tp: TP) -> None:
     """The message at ``tp``'s committed offset is acknowledged: its re-reads worked."""
-    rereads(consumer).attempts.pop(tp, None)
+    state = rereads(consumer)
+    state.open_since.pop(tp, None)
+    state.attempts.pop(tp, None)
 
 
 def _request_rejoin(consumer: Any) -> None:

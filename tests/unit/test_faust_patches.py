@@ -85,14 +85,14 @@ def test_install_replaces_fausts_method_once() -> None:
 def test_a_lasting_hole_asks_for_a_reread_from_the_committed_offset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from processors import faust_patches
+    from processors import faust_rereads
 
     consumer = FakeConsumer(125, [126, 127])
     clock = [1000.0]
-    monkeypatch.setattr(faust_patches.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(faust_rereads.time, "monotonic", lambda: clock[0])
     assert strict_new_offset(consumer, TP) is None  # hole noticed, give it time
     assert rereads(consumer).pending == set()
-    clock[0] += faust_patches.HOLE_SEEK_SECONDS + 1
+    clock[0] += faust_rereads.HOLE_SEEK_SECONDS + 1
     assert strict_new_offset(consumer, TP) is None  # still there: re-read from 125
     assert rereads(consumer).pending == {TP}
 
@@ -263,17 +263,16 @@ def test_a_reread_waiting_on_a_stalled_fetch_loop_is_reported(
 def test_rereads_that_do_not_close_a_hole_end_in_a_group_rejoin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from processors import faust_patches, faust_rereads
+    from processors import faust_rereads
 
     consumer = RereadingConsumer(125, [126])
     clock = [100.0]
-    monkeypatch.setattr(faust_patches.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(faust_rereads.time, "monotonic", lambda: clock[0])
     rereads(consumer).last_fetch = clock[0]
 
     def hole_outlives_a_reread() -> None:
         strict_new_offset(consumer, TP)
-        clock[0] += faust_patches.HOLE_SEEK_SECONDS + 1
+        clock[0] += faust_rereads.HOLE_SEEK_SECONDS + 1
         rereads(consumer).last_fetch = clock[0]
         strict_new_offset(consumer, TP)
         asyncio.run(apply_rereads(consumer))
@@ -293,11 +292,14 @@ def test_a_closed_hole_forgets_its_reread_attempts() -> None:
     consumer = RereadingConsumer(125, [126])
     request_reread(consumer, TP)
     request_reread(consumer, TP)
+    assert strict_new_offset(consumer, TP) is None  # the hole is still open: its clock starts
     assert rereads(consumer).attempts == {TP: 2}
+    assert TP in rereads(consumer).open_since
     consumer._acked[TP].insert(0, 125)  # the re-read message was processed at last
     consumer._acked_index[TP].add(125)
     assert strict_new_offset(consumer, TP) == 127
     assert rereads(consumer).attempts == {}
+    assert rereads(consumer).open_since == {}
 
 
 def test_install_routes_fetches_through_the_rereads() -> None:
