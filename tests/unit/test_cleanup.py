@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from wirehose.bench.private import OWNER_MARKER, sweep_orphans
+from wirehose.bench.private import RunRecord, sweep_orphans
 from wirehose.cli.terminate import terminate_like_interrupt
+from wirehose.settings import Settings
 
 # A child that enters the block, says it is ready, and records whether its cleanup ran.
 _CHILD = textwrap.dedent(
@@ -75,18 +76,27 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_sweep_removes_only_folders_whose_owner_is_gone(tmp_path: Path) -> None:
-    orphan, live, shared, starting = (
-        tmp_path / name for name in ("es-1", "es-2", "es-9200", "es-3")
-    )
-    for folder in (orphan, live, shared, starting):
-        (folder / "data").mkdir(parents=True)
-    (orphan / OWNER_MARKER).write_text(f"{_dead_pid()}\n")
-    (live / OWNER_MARKER).write_text(f"{os.getpid()}\n")
-    (starting / OWNER_MARKER).write_text("")  # being written by a run that is starting
+def test_sweep_cleans_up_only_after_runs_whose_owner_is_gone(tmp_path: Path) -> None:
+    records = tmp_path / "cache" / "run" / "private"
 
-    assert sweep_orphans(tmp_path) == [orphan]
-    assert not orphan.exists()
-    assert live.exists()
-    assert shared.exists()
-    assert starting.exists()
+    def run(name: str, owner: int) -> RunRecord:
+        home, es_root = tmp_path / name / "home", tmp_path / "var" / f"elasticsearch-{name}"
+        for folder in (home / "run" / "kafka", es_root / "data"):
+            folder.mkdir(parents=True)
+        record = RunRecord(owner, home, es_root)
+        record.write(records / f"{name}.json")
+        return record
+
+    killed = run("killed", _dead_pid())
+    running = run("running", os.getpid())
+    (records / "starting.json").write_text('{"owner": ')  # a run writing its record right now
+
+    swept = sweep_orphans(records, Settings(home=tmp_path / "cache"))
+
+    assert swept == [killed]
+    assert not killed.home.exists()
+    assert not killed.es_root.exists()
+    assert not (records / "killed.json").exists()
+    assert running.home.exists()
+    assert running.es_root.exists()
+    assert sorted(p.name for p in records.iterdir()) == ["running.json", "starting.json"]

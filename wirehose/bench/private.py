@@ -7,15 +7,15 @@ everyone else's load. So both get their own pair: another ``WIREHOSE_HOME`` and 
 The downloads are not repeated: the private home links the shared cache's Kafka jars and
 Elasticsearch zip (read-only use). Everything a node writes (config, data, logs, the compiled
 analyzer plugin) stays in the private home, or for Elasticsearch run as root in its port-keyed
-folder under /var/lib/wirehose, which ``stop`` removes. A run killed before ``stop`` (SIGKILL, a
-lost session) leaves that folder behind, about 120 MB; it carries an owner marker, so the next
-private start removes folders whose owner is gone. The shared node's folder has no marker and is
-never touched.
+folder under /var/lib/wirehose, which ``stop`` removes. A run killed before ``stop`` leaves both
+services running and its folders behind; every run leaves a record (``RunRecord``), so the next
+private start cleans up after runs whose owner is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -49,9 +49,6 @@ def _link_cache(home: Path, cache: Path, settings: Settings) -> None:
         (home / "downloads").symlink_to(downloads, target_is_directory=True)
 
 
-OWNER_MARKER = ".wirehose-private-owner"
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -62,20 +59,61 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep_orphans(parent: Path) -> list[Path]:
-    """Remove private node folders under ``parent`` whose owning process has exited."""
-    removed = []
-    for marker in parent.glob(f"*/{OWNER_MARKER}"):
+@dataclass(frozen=True)
+class RunRecord:
+    """What a private run left where the next one can find it: who owns it, where its files are.
+
+    Records live in the shared cache (``<WIREHOSE_HOME>/run/private``), written by the owner
+    itself: never in the node's own folder, which as root belongs to the user Elasticsearch runs
+    as, and which that user could rewrite to name any folder for root to delete.
+    """
+
+    owner: int  # the process that started the services (the bench, a fault test session)
+    home: Path  # the private WIREHOSE_HOME: both pid files, Kafka's data, logs
+    es_root: Path  # the node's folder: inside ``home``, or port-keyed under /var/lib as root
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"owner": self.owner, "home": str(self.home), "es_root": str(self.es_root)}
+        path.write_text(json.dumps(data) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> RunRecord | None:
         try:
-            owner = int(marker.read_text().strip())
-        except (OSError, ValueError):
-            continue  # half-written by a starting run: not ours to judge
-        if not _alive(owner):
-            shutil.rmtree(marker.parent, ignore_errors=True)
-            removed.append(marker.parent)
-    if removed:
-        log.info("removed folders of private nodes whose run is gone count=%d", len(removed))
-    return removed
+            data = json.loads(path.read_text())
+            return cls(int(data["owner"]), Path(data["home"]), Path(data["es_root"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # half-written by a run that is starting: not ours to judge
+
+
+def sweep_orphans(records: Path, base: Settings) -> list[RunRecord]:
+    """Clean up after private runs whose owning process has exited.
+
+    Killed outright (SIGKILL, a lost session), a run leaves its broker and node running (they
+    have sessions of their own) and its folders behind, about 120 MB for the node alone. Its
+    services are stopped through the pid files in its home, then both folders are removed.
+    """
+    swept = []
+    for path in sorted(records.glob("*.json")):
+        record = RunRecord.read(path)
+        if record is None or _alive(record.owner):
+            continue
+        orphaned = base.model_copy(update={"home": record.home})
+        for service in (KafkaService(orphaned), ElasticsearchService(orphaned)):
+            with contextlib.suppress(Exception):
+                if service.down(timeout=30):
+                    log.warning(
+                        "stopped a service a killed run left running name=%s home=%s",
+                        service.name,
+                        record.home,
+                    )
+        for folder in (record.es_root, record.home):
+            shutil.rmtree(folder, ignore_errors=True)
+        path.unlink(missing_ok=True)
+        swept.append(record)
+    if swept:
+        log.info("cleaned up after private runs that were killed count=%d", len(swept))
+    return swept
 
 
 @dataclass
@@ -83,6 +121,7 @@ class PrivateServices:
     """One private broker and node; ``settings`` points at them (endpoints set, nothing managed)."""
 
     service_settings: Settings
+    records: Path  # where run records live: the shared cache's run/private folder
 
     @property
     def settings(self) -> Settings:
@@ -101,15 +140,13 @@ class PrivateServices:
         return ElasticsearchService(self.service_settings)
 
     @property
-    def _outside_home(self) -> bool:
-        return self.es.runtime_root.parent != self.service_settings.home
+    def _record_path(self) -> Path:
+        return self.records / f"{self.service_settings.es_port}.json"
 
     def start(self) -> None:
+        sweep_orphans(self.records, self.service_settings)
         es = self.es
-        if self._outside_home:
-            sweep_orphans(es.runtime_root.parent)
-            es.runtime_root.mkdir(parents=True, exist_ok=True)
-            (es.runtime_root / OWNER_MARKER).write_text(f"{os.getpid()}\n")
+        RunRecord(os.getpid(), self.service_settings.home, es.runtime_root).write(self._record_path)
         self.kafka.up()
         es.up()
 
@@ -120,8 +157,9 @@ class PrivateServices:
         es = self.es
         with contextlib.suppress(Exception):
             es.down(timeout=30)
-        if self._outside_home:  # root: the port-keyed /var/lib folder
+        if es.runtime_root.parent != self.service_settings.home:  # root: port-keyed /var/lib
             shutil.rmtree(es.runtime_root, ignore_errors=True)
+        self._record_path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -151,7 +189,7 @@ def private_services(
         }
     )
     _link_cache(home, cache, service_settings)
-    services = PrivateServices(service_settings)
+    services = PrivateServices(service_settings, records=cache / "run" / "private")
     try:
         services.start()
         log.info(
