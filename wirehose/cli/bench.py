@@ -82,7 +82,7 @@ def command(
     On 2 cores the default (1k corpus) takes about 11 minutes and a 10k corpus about 25: NER
     is the slow part (~38 articles/s) and runs four times: alone, as the worker tags, and in
     the saturated and the paced pipeline runs. The paced run uses at most --paced-articles
-    of the corpus. A 100k corpus takes about two hours without --worker-tagging.
+    of the corpus. A 100k corpus takes about 1.5 hours without --worker-tagging.
 
     Ctrl-C (or SIGTERM) stops the run, its worker and its private Kafka and Elasticsearch. If
     a run is killed outright, the next run removes the folders it left in /var/lib/wirehose.
@@ -91,7 +91,7 @@ def command(
     Examples:
       wirehose bench
       wirehose bench --size 10k
-      wirehose bench --size 100k --no-worker-tagging   # ~2 hours: NER on 100k articles
+      wirehose bench --size 100k --no-worker-tagging   # ~1.5 hours: NER on 100k
       wirehose bench --skip-pipeline --dedup-windows 1k,10k    # a quick look at the stages
     """
     from wirehose.bench.runner import BenchConfig, run
