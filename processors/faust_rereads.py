@@ -16,9 +16,9 @@ are they counted as done, so a truly missing offset cannot block the partition f
 
 Should re-reads still not close a hole (once in thirteen live-takeover runs, before the seek
 stopped waiting on positions, the holes stayed open and the fetch loop went quiet; the cause
-was not proven), the last resort is to
-rejoin the consumer group: Faust then seeks every partition to its committed offset, exactly
-what a restart of the worker does and what is known to deliver the stranded messages.
+was not proven), the last resort is to rejoin the consumer group: Faust then seeks every
+partition to its committed offset, exactly what a restart of the worker does and what is known
+to deliver the stranded messages.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wirehose.services import ElasticsearchService, KafkaService
+from wirehose.services.runtime import alive
 from wirehose.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,16 +48,6 @@ def _link_cache(home: Path, cache: Path, settings: Settings) -> None:
     downloads = cache / "downloads"
     if downloads.is_dir() and not (home / "downloads").exists():
         (home / "downloads").symlink_to(downloads, target_is_directory=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
 
 
 @dataclass(frozen=True)
@@ -96,7 +87,7 @@ def sweep_orphans(records: Path, base: Settings) -> list[RunRecord]:
     swept = []
     for path in sorted(records.glob("*.json")):
         record = RunRecord.read(path)
-        if record is None or _alive(record.owner):
+        if record is None or alive(record.owner):
             continue
         orphaned = base.model_copy(update={"home": record.home})
         for service in (KafkaService(orphaned), ElasticsearchService(orphaned)):

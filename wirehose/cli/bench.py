@@ -85,7 +85,7 @@ def command(
     of the corpus. A 100k corpus takes about 1.5 hours without --worker-tagging.
 
     Ctrl-C (or SIGTERM) stops the run, its worker and its private Kafka and Elasticsearch. If
-    a run is killed outright, the next run removes the folders it left in /var/lib/wirehose.
+    a run is killed outright, the next run stops what it left running and removes its folders.
 
     \b
     Examples:

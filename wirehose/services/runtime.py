@@ -129,6 +129,17 @@ class ServiceState:
     detail: str = ""
 
 
+def alive(pid: int, *, group: bool = False) -> bool:
+    """Whether process ``pid`` (or, with ``group``, process group ``pid``) still exists."""
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, and belongs to another user (Elasticsearch's)
+        return True
+    return True
+
+
 class NativeService(ABC):
     """A JVM daemon that wirehose provisions, starts, checks and stops by itself."""
 
@@ -174,13 +185,7 @@ class NativeService(ABC):
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        return pid
+        return pid if alive(pid, group=True) else None
 
     def status(self) -> ServiceState:
         pid = self.pid()
@@ -280,9 +285,7 @@ class NativeService(ABC):
     def _wait_gone(pgid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
+            if not alive(pgid, group=True):
                 return True
             # Reap our own child if it was spawned by this process, so it does not linger as a zombie.
             with contextlib.suppress(ChildProcessError):
