@@ -42,6 +42,7 @@ from processors.faust_base import (
     new_app,
     record_of,
 )
+from processors.dedup_partitioned import Remark
 from processors.health import install_health
 from processors.instrument import ObservedSink
 from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Stamp, Step, Validate
@@ -149,6 +150,8 @@ def create_app(
             size=settings.batch_size,
             within=settings.batch_within_seconds,
             observe=lambda n, r: metrics.observe_enrich(metrics.STEP_VALIDATE, n, r.articles),
+            # Each articles partition mirrors one raw partition: one origin of event time.
+            same_partition=True,
         )
 
     from processors.dedup_agents import install_dedup
@@ -170,6 +173,7 @@ def create_app(
                 within=settings.batch_within_seconds,
                 observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
                 overlap=True,  # spaCy runs in a child process: keep it fed
+                pass_remarks=True,
             )
         finally:
             runner.close()
@@ -188,6 +192,15 @@ def create_app(
                 letters: list[DeadLetter] = []
                 for event in events:
                     record = record_of(event)
+                    if record.remark:
+                        remark = Remark.from_bytes(record.value or b"")
+                        sink.remark(
+                            remark.article_id,
+                            remark.mark,
+                            offset=record.offset,
+                            partition=record.partition,
+                        )
+                        continue
                     try:
                         sink.add(
                             Article.from_bytes(record.value),

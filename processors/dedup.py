@@ -35,6 +35,7 @@ __all__ = [
     "CANONICAL",
     "CandidateIndex",
     "Signer",
+    "Watermarks",
     "WireCopyDetector",
     "combine",
     "decide",
@@ -134,12 +135,79 @@ def combine(partials: Iterable[Sequence[Match]]) -> list[Match]:
     return sorted(best.values(), key=lambda m: (m.rank, m.article_id))
 
 
+class Watermarks:
+    """Event-time progress per origin partition, and the low watermark below which state can go.
+
+    Articles come from several origin partitions (the raw topic's), each one producer stream with
+    its own pace: in a backlog one partition may be days of event time ahead of another. State
+    may only expire behind the *slowest* origin, or a copy still queued in a lagging partition
+    would find its original gone. An origin that has not been seen yet holds expiry back.
+
+    ``lateness`` is how far an article may trail its own origin's newest event time and still be
+    decided exactly (copies published before their original but delivered after it); anything
+    later is counted (``late``) and decided against what is still there.
+    """
+
+    def __init__(self, origins: int, *, window: timedelta, lateness: timedelta) -> None:
+        self.origins, self.window, self.lateness = origins, window, lateness
+        self.high: dict[int, datetime] = {}
+        self.late = 0
+        self._expired_before: datetime | None = None
+
+    def observe(self, origin: int, when: datetime) -> bool:
+        """Note an article of ``origin``; True when it trails that origin by more than lateness."""
+        newest = self.high.get(origin)
+        if newest is None or when > newest:
+            self.high[origin] = when
+            return False
+        if when < newest - self.lateness:
+            self.late += 1
+            return True
+        return False
+
+    def low(self) -> datetime | None:
+        """The slowest origin's newest event time, once every origin has been seen."""
+        if len(self.high) < self.origins:
+            return None
+        return min(self.high.values())
+
+    def due(self) -> datetime | None:
+        """The cutoff to expire state before, when it has moved a 1/24 window since last time.
+
+        Kept: everything an on-time article can still match, ``window`` behind the earliest
+        event time such an article can have (``lateness`` behind the slowest origin).
+        """
+        low = self.low()
+        if low is None:
+            return None
+        cutoff = low - self.window - self.lateness
+        if self._expired_before is not None and cutoff - self._expired_before < self.window / 24:
+            return None
+        self._expired_before = cutoff
+        return cutoff
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What one store knows of an entry: its best-ranked earlier match, and the later-ranked
+    articles it matches (each of which may now have to point at it)."""
+
+    best: Match | None
+    later: tuple[tuple[str, datetime, Match], ...]  # (article_id, event time, match for it)
+    candidates: int
+
+
 @dataclass
 class CandidateIndex:
     """Propose-and-verify over one ``DedupStore``: the part of dedup that needs shared state.
 
     The single-process detector has one index holding every bucket; the worker has one per band
-    partition holding the buckets that hash there, and combines their matches (``combine``).
+    partition holding the buckets that hash there, and combines what each found.
+
+    What it finds is a property of the set of articles, not of their order: the best-ranked
+    verified match among the articles sharing a bucket with the entry and ranked before it,
+    and every later-ranked one it matches. So whichever of two copies arrives second finds the
+    pair, and the marks do not depend on which partition or worker was faster.
     """
 
     store: DedupStore
@@ -147,9 +215,6 @@ class CandidateIndex:
     window: timedelta = timedelta(hours=72)
     min_containment_shingles: int = 25
     min_length_ratio: float = 0.3
-    bucket_capacity: int = 8
-    _watermark: datetime | None = field(default=None, init=False)
-    _expired_before: datetime | None = field(default=None, init=False)
 
     def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
         return verify(
@@ -159,95 +224,69 @@ class CandidateIndex:
             min_length_ratio=self.min_length_ratio,
         )
 
-    def match(self, entry: Entry) -> tuple[list[Match], int]:
-        """Verified matches for ``entry`` among its buckets' live members, and how many LSH
-        candidates were verified.
-
-        Exact-bucket members are matches without verification. They do not end the search:
-        copies of one story are often exact twins of each other but not of the original, and
-        the original must still be found so that every copy points at the same canonical.
-        """
-        exact_keys = [k for k in entry.bucket_keys if k.startswith(EXACT_PREFIX)]
-        band_keys = [k for k in entry.bucket_keys if not k.startswith(EXACT_PREFIX)]
-        exact = self._live(self._members(exact_keys), entry)
-        matches = [Match(other.article_id, other.rank, 1.0, "exact") for other in exact]
-        twins = {other.article_id for other in exact}
-        candidates = [
-            c for c in self._live(self._members(band_keys), entry) if c.article_id not in twins
-        ]
-        for other in candidates:
-            similarity = self.similarity(entry.shingles, other.shingles)
-            if similarity.score >= self.threshold:
-                matches.append(Match(other.article_id, other.rank, similarity.score, "minhash"))
-        return matches, len(candidates)
-
-    def add(self, entry: Entry) -> None:
-        """File ``entry`` and expire by event-time watermark, in 1/24-window steps so that
-        expiry stays amortised and never depends on the wall clock.
-
-        A bucket holds at most ``bucket_capacity`` members, the best-ranked ones. Without a bound,
-        the cost of an article grows with the window: buckets of phrases every outlet uses, and
-        of stories run by hundreds of outlets, keep growing, and every member is a candidate to
-        verify (and, in the worker, part of a table value rewritten on every change). Keeping
-        the earliest-ranked members loses nothing ``decide`` needs: it points every copy at the
-        best-ranked match, and a copy of a much-copied story shares most of its buckets with the
-        story's earliest runs.
-        """
-        if self.store.get(entry.article_id) is None:  # a redelivery is filed once, evicts nobody
-            self.store.put(entry.model_copy(update={"bucket_keys": self._keys_with_room(entry)}))
-        if self._watermark is None or entry.when > self._watermark:
-            self._watermark = entry.when
-        cutoff = self._watermark - self.window
-        if self._expired_before is None or cutoff - self._expired_before >= self.window / 24:
-            removed = self.store.expire(cutoff)
-            self._expired_before = cutoff
-            if removed:
-                log.debug("expired dedup entries count=%d before=%s", removed, cutoff.isoformat())
-
-    def _keys_with_room(self, entry: Entry) -> tuple[str, ...]:
-        """The buckets ``entry`` is filed under: those not full, and full ones in which it
-        outranks the worst-ranked member (which is unfiled from that bucket to make room)."""
-        ranks: dict[str, tuple[datetime, str] | None] = {}
-
-        def rank_of(article_id: str) -> tuple[datetime, str] | None:
-            if article_id not in ranks:
-                other = self.store.get(article_id)
-                ranks[article_id] = None if other is None else other.rank
-            return ranks[article_id]
-
-        def eviction_order(article_id: str) -> tuple[bool, tuple[datetime, str] | None]:
-            rank = rank_of(article_id)
-            return (rank is None, rank)  # an id whose entry is gone goes first
-
-        keys = []
+    def find(self, entry: Entry) -> Found:
+        """Earlier-ranked candidates are verified best rank first, up to the first match (in a
+        stream that arrives in order, the original: one verification per copy); later-ranked
+        ones (out-of-order arrivals) are all verified, since each may have to be re-pointed."""
+        exact_keys = {k for k in entry.bucket_keys if k.startswith(EXACT_PREFIX)}
+        twins: set[str] = set()
+        ids: dict[str, None] = {}
         for key in entry.bucket_keys:
             members = self.store.members(key)
-            if len(members) < self.bucket_capacity:
-                keys.append(key)
-                continue
-            worst = max(members, key=eviction_order)
-            worst_rank = rank_of(worst)
-            if worst_rank is None or entry.rank < worst_rank:
-                self.store.unfile(key, worst)
-                keys.append(key)
-        return tuple(keys)
-
-    def _members(self, keys: Iterable[str]) -> dict[str, None]:
-        ids: dict[str, None] = {}
-        for key in keys:
-            ids.update(dict.fromkeys(self.store.members(key)))
-        return ids
-
-    def _live(self, ids: Iterable[str], entry: Entry) -> list[Entry]:
-        """Stored entries for ``ids``, minus ``entry`` itself and anything outside the window."""
-        live = []
+            if key in exact_keys:
+                twins.update(members)
+            ids.update(dict.fromkeys(members))
+        ids.pop(entry.article_id, None)
+        earlier: list[tuple[tuple[datetime, str], str]] = []
+        later: list[tuple[tuple[datetime, str], str]] = []
         for other_id in ids:
-            if other_id == entry.article_id:
+            rank = self.store.rank(other_id)
+            if rank is None or abs(rank[0] - entry.when) > self.window:
                 continue
-            other = self.store.get(other_id)
-            if other is not None and abs(other.when - entry.when) <= self.window:
-                live.append(other)
-        return live
+            (earlier if rank < entry.rank else later).append((rank, other_id))
+        verified = 0
+        best = None
+        for rank, other_id in sorted(earlier):
+            match = self._verify(entry, other_id, rank, other_id in twins)
+            verified += other_id not in twins
+            if match is not None:
+                best = match
+                break
+        found_later = []
+        for rank, other_id in sorted(later):
+            match = self._verify(entry, other_id, entry.rank, other_id in twins)
+            verified += other_id not in twins
+            if match is not None:
+                found_later.append((other_id, rank[0], match))
+        return Found(best, tuple(found_later), verified)
+
+    def _verify(
+        self, entry: Entry, other_id: str, rank: tuple[datetime, str], twin: bool
+    ) -> Match | None:
+        """The match to ``rank``'s article if ``entry`` and ``other_id`` are copies: exact
+        twins without verification, others when their verified score reaches the threshold."""
+        if twin:
+            return Match(rank[1], rank, 1.0, "exact")
+        other = self.store.get(other_id)
+        if other is None:
+            return None
+        score = self.similarity(entry.shingles, other.shingles).score
+        if score < self.threshold:
+            return None
+        return Match(rank[1], rank, score, "minhash")
+
+    def add(self, entry: Entry) -> None:
+        """File ``entry`` under all its buckets (a redelivery is filed once)."""
+        if self.store.get(entry.article_id) is None:
+            self.store.put(entry)
+
+    def expire(self, before: datetime | None) -> int:
+        if before is None:
+            return 0
+        removed = self.store.expire(before)
+        if removed:
+            log.debug("expired dedup entries count=%d before=%s", removed, before.isoformat())
+        return removed
 
 
 def supersedes(rank: tuple[datetime, str], matches: Iterable[Match]) -> tuple[str, ...]:
@@ -259,25 +298,25 @@ def supersedes(rank: tuple[datetime, str], matches: Iterable[Match]) -> tuple[st
 class WireCopyDetector:
     """Marks each article canonical or ``duplicate_of`` an earlier-ranked copy of its text.
 
-    ``process`` is the pipeline step; ``classify`` also returns the evidence. Deterministic: the
-    same stream (same order) yields the same marks, and state is only touched through ``store``.
+    The reference: one process, one store. Run over articles in event-time order it gives the
+    marks the worker must reach whatever order its partitions deliver them in (the contract
+    tests compare the two). ``process`` is the pipeline step; ``classify`` also returns the
+    evidence. Run out of order, a late original is marked canonical and ``Verdict.supersedes``
+    names the articles marked before it that should now point at it (the worker re-marks them).
     """
 
     store: DedupStore = field(default_factory=InMemoryDedupStore)
     threshold: float = 0.8
     window: timedelta = timedelta(hours=72)
-    bucket_capacity: int = 8
+    lateness: timedelta = timedelta(hours=72)
     signer: Signer = field(default_factory=Signer)
     index: CandidateIndex = field(init=False)
+    watermarks: Watermarks = field(init=False)
     step_id = "dedup"
 
     def __post_init__(self) -> None:
-        self.index = CandidateIndex(
-            self.store,
-            threshold=self.threshold,
-            window=self.window,
-            bucket_capacity=self.bucket_capacity,
-        )
+        self.index = CandidateIndex(self.store, threshold=self.threshold, window=self.window)
+        self.watermarks = Watermarks(1, window=self.window, lateness=self.lateness)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: DedupStore | None = None) -> WireCopyDetector:
@@ -285,7 +324,7 @@ class WireCopyDetector:
             store=store if store is not None else InMemoryDedupStore(),
             threshold=settings.dedup_threshold,
             window=timedelta(hours=settings.dedup_window_hours),
-            bucket_capacity=settings.dedup_bucket_capacity,
+            lateness=timedelta(hours=settings.dedup_lateness_hours),
         )
 
     def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
@@ -299,13 +338,18 @@ class WireCopyDetector:
         if known is not None and known.mark is not None:  # redelivery: same answer, no new state
             return Verdict(mark=known.mark, replayed=True)
         entry = new_entry(article, self.signer.sign(article))
-        matches, candidates = self.index.match(entry)
+        found = self.index.find(entry)
+        matches = [found.best] if found.best is not None else []
         mark = decide(entry.rank, matches)
-        late = supersedes(entry.rank, matches)
+        late = tuple(sorted(article_id for article_id, _, _ in found.later))
         if late:
             log.info("late original id=%s supersedes=%s", article.article_id, ",".join(late))
+        self.watermarks.observe(0, entry.when)
         self.index.add(entry.model_copy(update={"mark": mark}))
-        return Verdict(mark=mark, matches=tuple(matches), supersedes=late, candidates=candidates)
+        self.index.expire(self.watermarks.due())
+        return Verdict(
+            mark=mark, matches=tuple(matches), supersedes=late, candidates=found.candidates
+        )
 
 
 def new_entry(article: Article, signature: Signature, keys: Sequence[str] | None = None) -> Entry:

@@ -2,9 +2,15 @@
 
 Topology (``P`` = ``WIREHOSE_TOPIC_PARTITIONS`` partitions for every internal topic)::
 
-    source ─[dedup-sign]─┬─> {app}-dedup-bands (by LSH bucket) ─[dedup-band]─┐
-      (any key, any P)   │                                                   ▼
-                         └──────────> {app}-dedup-verdicts (by article_id) ─[dedup-decide]─> sink
+    source ─[dedup-sign]─┬─> {app}-dedup-bands (by LSH bucket) ─[dedup-band]─┐ partials and
+      (partition =       │                                                   ▼ backfills
+       origin)           └──────────> {app}-dedup-verdicts (by article_id) ─[dedup-decide]─> sink
+                                                                     articles, then remarks
+
+Each source partition is one origin (the raw topic partition it mirrors); probes carry it, so
+state expires only behind the slowest origin's event time (``processors.dedup.Watermarks``).
+A remark (``REMARK_HEADER``) follows an article already sent when an earlier-ranked copy of it
+arrives later: the stages after dedup pass it along, and the sink updates the document's marks.
 
 The logic is in ``processors.dedup_partitioned`` (why it is split this way is explained there).
 State is in two changelog-backed tables - ``dedup-entries`` (per bands partition; the bucket
@@ -30,8 +36,16 @@ from typing import Any
 
 import faust
 
-from processors.dedup_partitioned import BandWorker, Decider, Probe, article_message, probes
+from processors.dedup_partitioned import (
+    BandWorker,
+    Decider,
+    Probe,
+    Remark,
+    article_message,
+    probes,
+)
 from processors.dedup_sign import Signer
+from processors.pipeline import REMARK_HEADER
 from wirehose.article import Article
 from wirehose.errors import DropArticle
 from wirehose.settings import Settings
@@ -55,6 +69,7 @@ def install_dedup(
     ``sink`` with ``dedup`` set. Returns the agents and tables by name (for tests and metrics)."""
     partitions = settings.topic_partitions
     window = timedelta(hours=settings.dedup_window_hours)
+    lateness = timedelta(hours=settings.dedup_lateness_hours)
 
     def internal(name: str) -> faust.TopicT:
         return app.topic(
@@ -82,9 +97,10 @@ def install_dedup(
                 )
                 await sink.send(key=message.key, value=message.value)
                 continue
-            routed = probes(article, signer.sign(article), partitions)
+            origin = message.partition
+            routed = probes(article, signer.sign(article), partitions, origin)
             key = article.article_id.encode()
-            await verdicts.send(key=key, value=article_message(article, len(routed)))
+            await verdicts.send(key=key, value=article_message(article, len(routed), origin))
             for partition, probe in routed.items():
                 await bands.send(key=key, value=probe.to_bytes(), partition=partition)
 
@@ -94,31 +110,33 @@ def install_dedup(
             entries,
             threshold=settings.dedup_threshold,
             window=window,
-            bucket_capacity=settings.dedup_bucket_capacity,
+            lateness=lateness,
+            origins=partitions,
         )
         async for event in stream.events():
             message = event.message
-            partial = worker.handle(
+            found = worker.handle(
                 message.partition,
                 Probe.from_bytes(message.value),
                 generation=message.generation_id or 0,
             )
-            await verdicts.send(key=message.key, value=partial)
+            for article_id, value in found:
+                await verdicts.send(key=article_id.encode(), value=value)
 
     @app.agent(verdicts, name="dedup-decide", concurrency=1)
     async def dedup_decide(stream: faust.StreamT[Any]) -> None:
-        decider = Decider(decisions, window=window)
+        decider = Decider(decisions, window=window, lateness=lateness, origins=partitions)
         async for event in stream.events():
-            article = decider.handle(event.message.partition, event.message.value)
-            if article is None:
+            out = decider.handle(event.message.partition, event.message.value)
+            if out is None:
                 continue
-            mark = article.dedup
-            log.debug(
-                "dedup mark id=%s duplicate_of=%s", article.article_id, mark and mark.duplicate_of
-            )
-            delivery = await sink.send(key=article.article_id.encode(), value=article.to_bytes())
+            key = out.article_id.encode()
+            if isinstance(out, Remark):
+                delivery = await sink.send(key=key, value=out.to_bytes(), headers=[REMARK_HEADER])
+            else:
+                delivery = await sink.send(key=key, value=out.to_bytes())
             await delivery  # acknowledged by Kafka before the mark is recorded (Decider.settle)
-            decider.settle(article.article_id)
+            decider.settle(out.article_id)
 
     return {
         "agents": (dedup_sign, dedup_band, dedup_decide),

@@ -23,20 +23,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from processors.dedup import (
+    CANONICAL,
     CandidateIndex,
     Match,
+    Watermarks,
     combine,
     decide,
     event_time,
     mark_article,
     new_entry,
-    supersedes,
 )
 from processors.dedup_sign import Signature, bucket_partition
 from processors.dedup_store import Entry, pack_hashes, remove_member, unpack_hashes
@@ -78,6 +79,7 @@ class Probe:
     keys: tuple[str, ...]
     shingles: tuple[int, ...]
     parts: int  # how many partitions got a probe: the decider waits for that many partials
+    origin: int = 0  # the source partition it came from, whose event-time progress it shows
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -87,6 +89,7 @@ class Probe:
                 "keys": list(self.keys),
                 "shingles": pack_hashes(self.shingles),
                 "parts": self.parts,
+                "origin": self.origin,
             }
         ).encode()
 
@@ -99,34 +102,67 @@ class Probe:
             tuple(raw["keys"]),
             unpack_hashes(raw["shingles"]),
             int(raw["parts"]),
+            int(raw.get("origin", 0)),
         )
 
 
-def probes(article: Article, signature: Signature, partitions: int) -> dict[int, Probe]:
-    """The probes to send for ``article``, by bands-topic partition."""
+def probes(
+    article: Article, signature: Signature, partitions: int, origin: int = 0
+) -> dict[int, Probe]:
+    """The probes to send for ``article`` read from source partition ``origin``, by bands-topic
+    partition."""
     entry = new_entry(article, signature)
     routed = route(signature, partitions)
     return {
-        p: Probe(entry.article_id, entry.when, keys, entry.shingles, len(routed))
+        p: Probe(entry.article_id, entry.when, keys, entry.shingles, len(routed), origin)
         for p, keys in routed.items()
     }
 
 
-def article_message(article: Article, parts: int) -> bytes:
+def article_message(article: Article, parts: int, origin: int = 0) -> bytes:
     """The decider's copy of the article, saying how many partials to expect."""
     return json.dumps(
-        {"kind": "article", "parts": parts, "article": article.to_bytes().decode()}
+        {
+            "kind": "article",
+            "id": article.article_id,
+            "when": event_time(article).isoformat(),
+            "parts": parts,
+            "origin": origin,
+            "article": article.to_bytes().decode(),
+        }
     ).encode()
 
 
-def partial_message(article_id: str, partition: int, parts: int, matches: Iterable[Match]) -> bytes:
+def partial_message(
+    article_id: str,
+    partition: int,
+    parts: int,
+    best: Match | None,
+    low: datetime | None = None,
+) -> bytes:
+    """What one bands partition found for an article: its best-ranked earlier match, if any,
+    and how far its slowest origin has come (``low``), which tells the deciders how long that
+    partition may still send backfills for an article."""
     return json.dumps(
         {
             "kind": "partial",
             "id": article_id,
             "partition": partition,
             "parts": parts,
-            "matches": [_match_to_json(m) for m in matches],
+            "best": None if best is None else _match_to_json(best),
+            "low": None if low is None else low.isoformat(),
+        }
+    ).encode()
+
+
+def backfill_message(article_id: str, when: datetime, match: Match) -> bytes:
+    """To an article decided earlier: an earlier-ranked copy of it has arrived since."""
+    return json.dumps(
+        {
+            "kind": "backfill",
+            "id": article_id,
+            "when": when.isoformat(),
+            "match": _match_to_json(match),
         }
     ).encode()
 
@@ -137,15 +173,16 @@ class TableDedupStore:
     Entry keys are prefixed with the partition. Bucket membership is not a table of its own:
     filing one article touches 65 buckets, and a changelog-backed table logs a bucket's whole
     member list on every change, which made three quarters of all the messages the worker
-    wrote. Membership is a function of the entries instead - every entry lists the buckets it is
-    filed under, and an eviction rewrites the evicted entry - so the index is rebuilt from the
-    table, exactly, whenever the partition may have changed hands (see ``BandWorker``).
+    wrote. Membership is a function of the entries instead - every entry lists its buckets - so
+    the index is rebuilt from the table, exactly, whenever the partition may have changed hands
+    (see ``BandWorker``). Ranks are kept beside it so that ordering candidates decodes nothing.
     """
 
     def __init__(self, entries: Table, partition: int) -> None:
         self.entries = entries
         self.prefix = f"{partition}:"
         self._buckets: dict[str, list[str]] = {}
+        self._ranks: dict[str, tuple[datetime, str]] = {}
         filed = [
             Entry.model_validate(raw)
             for key, raw in list(entries.items())
@@ -155,6 +192,7 @@ class TableDedupStore:
             self._file(entry)
 
     def _file(self, entry: Entry) -> None:
+        self._ranks[entry.article_id] = entry.rank
         for bucket in entry.bucket_keys:
             members = self._buckets.setdefault(bucket, [])
             if entry.article_id not in members:
@@ -163,6 +201,9 @@ class TableDedupStore:
     def get(self, article_id: str) -> Entry | None:
         raw = self.entries.get(self.prefix + article_id)
         return None if raw is None else Entry.model_validate(raw)
+
+    def rank(self, article_id: str) -> tuple[datetime, str] | None:
+        return self._ranks.get(article_id)
 
     def put(self, entry: Entry) -> None:
         key = self.prefix + entry.article_id
@@ -178,26 +219,16 @@ class TableDedupStore:
         """Every bucket and its members (for tests and diagnostics)."""
         return {key: tuple(ids) for key, ids in self._buckets.items()}
 
-    def unfile(self, bucket_key: str, article_id: str) -> None:
-        remove_member(self._buckets, bucket_key, article_id)
-        entry = self.get(article_id)
-        if entry is not None and bucket_key in entry.bucket_keys:
-            # Rewritten so that a rebuild from the table files it where it is filed now.
-            kept = tuple(k for k in entry.bucket_keys if k != bucket_key)
-            self.entries[self.prefix + article_id] = entry.model_copy(
-                update={"bucket_keys": kept}
-            ).model_dump(mode="json")
-
     def expire(self, before: datetime) -> int:
-        old = [
-            (key, Entry.model_validate(raw))
-            for key, raw in list(self.entries.items())
-            if key.startswith(self.prefix) and datetime.fromisoformat(raw["when"]) < before
-        ]
-        for key, entry in old:
+        old = [article_id for article_id, rank in self._ranks.items() if rank[0] < before]
+        for article_id in old:
+            entry = self.get(article_id)
+            del self._ranks[article_id]
+            if entry is None:
+                continue
             for bucket in entry.bucket_keys:
-                remove_member(self._buckets, bucket, entry.article_id)
-            del self.entries[key]
+                remove_member(self._buckets, bucket, article_id)
+            del self.entries[self.prefix + article_id]
         return len(old)
 
 
@@ -208,6 +239,10 @@ class BandWorker:
     owns a partition writes its entries, and a partition can change owners only at a rebalance,
     which starts a new generation; so a new generation drops the derived bucket indexes, and
     each is rebuilt from the (recovered) table on its partition's next probe.
+
+    ``handle`` answers the probe's own decider with the best earlier match found here, and
+    every later-ranked article the probe matches with a backfill: when copies arrived before
+    their original, the original's arrival re-points them.
     """
 
     def __init__(
@@ -216,123 +251,232 @@ class BandWorker:
         *,
         threshold: float,
         window: timedelta,
-        bucket_capacity: int = 8,
+        lateness: timedelta = timedelta(hours=72),
+        origins: int = 1,
     ) -> None:
         self.entries = entries
-        self.threshold, self.window = threshold, window
-        self.bucket_capacity = bucket_capacity
-        self._indexes: dict[int, CandidateIndex] = {}
+        self.threshold, self.window, self.lateness = threshold, window, lateness
+        self.origins = origins
+        self._indexes: dict[int, tuple[CandidateIndex, Watermarks]] = {}
         self._generation: int | None = None
 
     def index(self, partition: int, generation: int = 0) -> CandidateIndex:
+        return self._partition(partition, generation)[0]
+
+    def watermarks(self, partition: int, generation: int = 0) -> Watermarks:
+        return self._partition(partition, generation)[1]
+
+    def _partition(self, partition: int, generation: int) -> tuple[CandidateIndex, Watermarks]:
         if generation != self._generation:
             self._indexes.clear()
             self._generation = generation
-        index = self._indexes.get(partition)
-        if index is None:
+        known = self._indexes.get(partition)
+        if known is None:
             index = CandidateIndex(
                 TableDedupStore(self.entries, partition),
                 threshold=self.threshold,
                 window=self.window,
-                bucket_capacity=self.bucket_capacity,
             )
-            self._indexes[partition] = index
-        return index
+            marks = Watermarks(self.origins, window=self.window, lateness=self.lateness)
+            known = self._indexes[partition] = (index, marks)
+        return known
 
-    def handle(self, partition: int, probe: Probe, generation: int = 0) -> bytes:
-        index = self.index(partition, generation)
+    def handle(self, partition: int, probe: Probe, generation: int = 0) -> list[tuple[str, bytes]]:
+        """``(article_id, message)`` pairs for the deciders: the partial, then any backfills."""
+        index, marks = self._partition(partition, generation)
+        if marks.observe(probe.origin, probe.when):
+            log.warning(
+                "article later than the dedup lateness id=%s origin=%d event_time=%s",
+                probe.article_id,
+                probe.origin,
+                probe.when.isoformat(),
+            )
         entry = Entry(
             article_id=probe.article_id,
             when=probe.when,
             bucket_keys=probe.keys,
             shingles=probe.shingles,
         )
-        matches, _candidates = index.match(entry)
+        found = index.find(entry)
         index.add(entry)  # idempotent: a redelivered probe is not filed twice
-        return partial_message(probe.article_id, partition, probe.parts, matches)
+        index.expire(marks.due())
+        out = [
+            (
+                probe.article_id,
+                partial_message(probe.article_id, partition, probe.parts, found.best),
+            )
+        ]
+        out += [(other, backfill_message(other, when, match)) for other, when, match in found.later]
+        return out
+
+
+@dataclass(frozen=True)
+class Remark:
+    """A decided article's new mark: an earlier-ranked copy of it arrived after it was sent."""
+
+    article_id: str
+    mark: DedupMark
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"article_id": self.article_id, "dedup": self.mark.model_dump()}).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Remark:
+        raw = json.loads(data)
+        return cls(raw["article_id"], DedupMark(**raw["dedup"]))
+
+
+def _order(match: dict[str, Any]) -> tuple[datetime, str, bool]:
+    """How good a JSON match is for a mark, best first: by the rank it points at, and for the
+    same article, found by its exact bucket before found by a band. Marks only ever move to a
+    better match, so every order of arrival ends with the same one."""
+    return (datetime.fromisoformat(match["when"]), match["id"], match["method"] != "exact")
+
+
+def _better(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The better of two JSON matches (either may be missing)."""
+    if a is None or b is None:
+        return a or b
+    return a if _order(a) <= _order(b) else b
 
 
 class Decider:
-    """Stage 3: collect an article and its partials; decide once; remember the mark.
+    """Stage 3: collect an article and its partials; decide; remember the mark; re-mark.
 
     State per article_id (JSON values, reassigned on each change so the changelog has them):
-    pending ``{"p", "parts", "partials"}``, then decided ``{"p", "when", "mark"}``; and, while
-    pending, the article itself under ``article_id + ARTICLE_SUFFIX``. The article is kept apart
-    because it is the large part (body and raw text) and is written once, while the small
-    record is rewritten with every partial; together they were rewritten five times over.
-    A redelivered article gets its remembered mark again; late partials are ignored.
+    pending ``{"p", "parts", "partials", "extra"}``, then decided ``{"p", "when", "mark", "to"}``
+    (``to``: the rank the mark points at, its own for a canonical, and whether by exact text); and, while pending, the
+    article itself under ``article_id + ARTICLE_SUFFIX``. The article is kept apart because it
+    is the large part (body and raw text) and is written once, while the small record is
+    rewritten with every partial. A redelivered article gets its remembered mark again; late
+    partials are ignored. A backfill - an earlier-ranked copy found after the decision - moves
+    the mark to it, and only ever to a better rank, so redeliveries and any order of backfills
+    end at the same mark: the best-ranked copy there is, as the reference detector decides.
 
-    Deciding is two steps: ``handle`` returns the marked article, and ``settle`` (called once the
-    marked article is safely in Kafka) records the mark and lets the held article go. Recorded
-    any earlier, a crash between the two would leave a mark whose article never went out, and
-    the redelivered last partial would then be ignored as late: the article lost for good.
-    Until settled, a redelivery simply decides again, the same way.
+    Deciding is two steps: ``handle`` returns the marked article (or a ``Remark``), and
+    ``settle`` (called once that is safely in Kafka) records the mark and lets the held
+    article go. Recorded any earlier, a crash between the two would leave a mark whose article
+    never went out, and the redelivered message would then be ignored: the article or its new
+    mark lost for good. Until settled, a redelivery simply decides again, the same way.
     """
 
     ARTICLE_SUFFIX = "#article"
 
-    def __init__(self, state: Table, *, window: timedelta) -> None:
-        self.state, self.window = state, window
-        self._watermark: dict[int, datetime] = {}
-        self._expired_before: dict[int, datetime] = {}
-        self._unsettled: dict[str, tuple[int, datetime, dict[str, Any]]] = {}
+    def __init__(
+        self,
+        state: Table,
+        *,
+        window: timedelta,
+        lateness: timedelta = timedelta(hours=72),
+        origins: int = 1,
+    ) -> None:
+        self.state, self.window, self.lateness, self.origins = state, window, lateness, origins
+        # Per verdicts partition, the progress each bands partition reported in its partials.
+        self._bands: dict[int, Watermarks] = {}
+        self._unsettled: dict[str, tuple[int, dict[str, Any]]] = {}
 
-    def handle(self, partition: int, message: bytes) -> Article | None:
-        """The marked article once it can be decided (or again, on redelivery), else None."""
+    def handle(self, partition: int, message: bytes) -> Article | Remark | None:
+        """The marked article once it can be decided (or again, on redelivery), a ``Remark``
+        when a backfill improves a decided mark, else None."""
         raw = json.loads(message)
-        key = raw["id"] if raw["kind"] == "partial" else json.loads(raw["article"])["article_id"]
+        kind, key = raw["kind"], raw["id"]
+        if kind == "partial" and raw.get("low"):
+            self._observe(partition, raw["partition"], datetime.fromisoformat(raw["low"]))
         current = dict(self.state.get(key) or {"p": partition, "partials": {}})
         if "mark" in current:
-            if raw["kind"] != "article":
-                return None
-            return mark_article(Article.from_bytes(raw["article"]), DedupMark(**current["mark"]))
+            if kind == "article":
+                mark = DedupMark(**current["mark"])
+                return mark_article(Article.from_bytes(raw["article"]), mark)
+            if kind == "backfill":
+                return self._remark(key, partition, current, raw["match"])
+            return None  # a redelivered partial: the decision had all of them
         held = self.state.get(key + self.ARTICLE_SUFFIX)
-        if raw["kind"] == "article":
+        if kind == "article":
             held = raw["article"]
             if len(current["partials"]) < raw["parts"]:
                 self.state[key + self.ARTICLE_SUFFIX] = held
-            current["parts"] = raw["parts"]
-        else:
-            current["partials"] = {**current["partials"], str(raw["partition"]): raw["matches"]}
+            current["parts"], current["when"] = raw["parts"], raw["when"]
+        elif kind == "partial":
+            current["partials"] = {**current["partials"], str(raw["partition"]): raw["best"]}
             current.setdefault("parts", raw["parts"])
-        if held is None or len(current["partials"]) < current["parts"]:
+        else:  # a backfill before the decision: one more candidate for it
+            current["extra"] = _better(current.get("extra"), raw["match"])
+            current.setdefault("when", raw["when"])
+        if held is None or len(current["partials"]) < current.get("parts", 1 << 30):
             self.state[key] = current
             return None
         return self._decide(key, partition, held, current)
 
     def _decide(self, key: str, partition: int, held: str, current: dict[str, Any]) -> Article:
         article = Article.from_bytes(held)
-        entry_when = event_time(article)
-        partials = [[_match_from_json(m) for m in ms] for ms in current["partials"].values()]
-        matches = combine(partials)
-        rank = (entry_when, article.article_id)
-        mark = decide(rank, matches)
-        late = supersedes(rank, matches)
-        if late:
-            log.info("late original id=%s supersedes=%s", article.article_id, ",".join(late))
-        decided = {"p": partition, "when": entry_when.isoformat(), "mark": mark.model_dump()}
-        self._unsettled[key] = (partition, entry_when, decided)
+        when = event_time(article)
+        found = [current.get("extra"), *current["partials"].values()]
+        matches = combine([[_match_from_json(m)] for m in found if m is not None])
+        mark = decide((when, article.article_id), matches)
+        to = (when, article.article_id) if mark.is_canonical else None
+        for match in matches:
+            if match.article_id == mark.duplicate_of:
+                to = match.rank
+        assert to is not None
+        decided = {
+            "p": partition,
+            "when": when.isoformat(),
+            "mark": mark.model_dump(),
+            "to": [to[0].isoformat(), to[1], mark.method == "exact"],
+        }
+        self._unsettled[key] = (partition, decided)
         return mark_article(article, mark)
 
+    def _remark(
+        self, key: str, partition: int, current: dict[str, Any], match: dict[str, Any]
+    ) -> Remark | None:
+        when, to_id, exact = current["to"]
+        if _order(match) >= (datetime.fromisoformat(when), to_id, not exact):
+            return None  # not better than what the mark points at: a redelivery, a worse copy
+        mark = decide((datetime.fromisoformat(current["when"]), key), [_match_from_json(match)])
+        if mark == CANONICAL:
+            return None
+        log.info("late original re-marks id=%s duplicate_of=%s", key, mark.duplicate_of)
+        self._unsettled[key] = (
+            partition,
+            {
+                **current,
+                "mark": mark.model_dump(),
+                "to": [match["when"], match["id"], match["method"] == "exact"],
+            },
+        )
+        return Remark(key, mark)
+
     def settle(self, article_id: str) -> None:
-        """Record the decision for ``article_id``: call once its marked article is in Kafka."""
+        """Record the decision for ``article_id``: call once its output is in Kafka."""
         unsettled = self._unsettled.pop(article_id, None)
         if unsettled is None:
             return  # a redelivered, already settled article: its mark is recorded
-        partition, when, decided = unsettled
+        partition, decided = unsettled
         self.state[article_id] = decided
         self.state.pop(article_id + self.ARTICLE_SUFFIX, None)
-        self._expire(partition, when)
+        self._expire(partition)
 
-    def _expire(self, partition: int, when: datetime) -> None:
-        """Forget decided marks of this partition older than the window (event time)."""
-        watermark = max(when, self._watermark.get(partition, when))
-        self._watermark[partition] = watermark
-        cutoff = watermark - self.window
-        last = self._expired_before.get(partition)
-        if last is not None and cutoff - last < self.window / 24:
+    def _observe(self, partition: int, band: int, low: datetime) -> None:
+        bands = self._bands.get(partition)
+        if bands is None:
+            # As many bands partitions as origins: every topic has WIREHOSE_TOPIC_PARTITIONS.
+            bands = Watermarks(self.origins, window=self.window, lateness=self.lateness)
+            self._bands[partition] = bands
+        bands.observe(band, low)
+
+    def _expire(self, partition: int) -> None:
+        """Forget this partition's marks that no bands partition can backfill any more.
+
+        A bands partition backfills only articles at most ``lateness`` behind the low watermark
+        it reported, since it only files on-time probes' matches; so behind the lowest report
+        of all bands partitions, less window and lateness, nothing can come. The sign stage's
+        progress would not do: in a backlog it runs weeks of event time ahead of the bands.
+        """
+        marks = self._bands.get(partition)
+        cutoff = marks.due() if marks is not None else None
+        if cutoff is None:
             return
-        self._expired_before[partition] = cutoff
         for key, value in list(self.state.items()):
             if (
                 isinstance(value, dict)  # a held article is a string; it goes when decided

@@ -85,8 +85,8 @@ class DedupStore(Protocol):
         """Ids filed under ``bucket_key``, in the order they were filed."""
         ...
 
-    def unfile(self, bucket_key: str, article_id: str) -> None:
-        """Take ``article_id`` out of one bucket (to make room); its entry stays."""
+    def rank(self, article_id: str) -> tuple[datetime, str] | None:
+        """The stored entry's rank without decoding its shingles (``None`` when unknown)."""
         ...
 
     def expire(self, before: datetime) -> int:
@@ -120,8 +120,9 @@ class InMemoryDedupStore:
     def members(self, bucket_key: str) -> tuple[str, ...]:
         return tuple(self._buckets.get(bucket_key, ()))
 
-    def unfile(self, bucket_key: str, article_id: str) -> None:
-        remove_member(self._buckets, bucket_key, article_id)
+    def rank(self, article_id: str) -> tuple[datetime, str] | None:
+        entry = self._entries.get(article_id)
+        return None if entry is None else entry.rank
 
     def bucket_count(self) -> int:
         return len(self._buckets)
@@ -137,6 +138,6 @@ class InMemoryDedupStore:
             if entry is None:
                 continue
             removed += 1
-            for key in entry.bucket_keys:  # a bucket may have unfiled it already to make room
-                self.unfile(key, article_id)
+            for key in entry.bucket_keys:
+                remove_member(self._buckets, key, article_id)
         return removed

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import faust
 
-from processors.pipeline import BatchResult, RawRecord
+from processors.pipeline import REMARK_HEADER, BatchResult, RawRecord, is_remark
 from wirehose.deadletter import DeadLetter
 from wirehose.settings import Settings
 
@@ -78,7 +78,13 @@ def record_of(event: Any) -> RawRecord:
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
+        remark=is_remark(message.headers),
     )
+
+
+async def pass_remark(out: faust.TopicT, record: RawRecord) -> None:
+    """Forward a dedup re-mark unchanged (same key, so it stays behind its article)."""
+    await out.send(key=record.key, value=record.value, headers=[REMARK_HEADER])
 
 
 async def forward_batches(
@@ -91,10 +97,17 @@ async def forward_batches(
     within: float,
     observe: Callable[[int, BatchResult], None] | None = None,
     overlap: bool = False,
+    same_partition: bool = False,
+    pass_remarks: bool = False,
 ) -> None:
     """The loop of every batch agent: run, publish the articles and dead letters, then ack.
 
     Acking last is what makes a crash replay the batch instead of losing it.
+
+    ``same_partition`` sends each article to the partition its record came from, so that the
+    output topic keeps each input partition's order (dedup tracks event-time progress per
+    origin partition). ``pass_remarks`` forwards dedup re-marks unchanged, after the batch's
+    articles: a re-mark always follows its article.
 
     With ``overlap``, the next batch is read and handed to ``run`` while the previous one is
     still running or being published; batches are still published and acked in the order they
@@ -105,16 +118,28 @@ async def forward_batches(
     async def finish(events: Sequence[Any], records: list[RawRecord], result: BatchResult) -> None:
         if observe is not None:
             observe(len(records), result)
-        for article in result.articles:
-            await out.send(key=article.article_id.encode(), value=article.to_bytes())
+        for n, article in enumerate(result.articles):
+            partition = result.records[n].partition if same_partition else None
+            await out.send(
+                key=article.article_id.encode(), value=article.to_bytes(), partition=partition
+            )
+        for record in records:
+            if pass_remarks and record.remark:
+                await pass_remark(out, record)
         await publish_dead(result.dead_letters)
         for event in events:
             await stream.ack(event)
 
+    async def start(records: list[RawRecord]) -> BatchResult:
+        articles = [r for r in records if not (pass_remarks and r.remark)]
+        if not articles:
+            return BatchResult([], [])
+        return await run(articles)
+
     if not overlap:
         async for events in batches(stream, size, within):
             records = [record_of(event) for event in events]
-            await finish(events, records, await run(records))
+            await finish(events, records, await start(records))
         return
 
     queued: asyncio.Queue[tuple[Sequence[Any], list[RawRecord], asyncio.Future[BatchResult]]]
@@ -137,7 +162,7 @@ async def forward_batches(
     try:
         async for events in batches(stream, size, within):
             records = [record_of(event) for event in events]
-            running = asyncio.ensure_future(run(records))
+            running = asyncio.ensure_future(start(records))
             handing = asyncio.ensure_future(queued.put((events, records, running)))
             await asyncio.wait({handing, draining}, return_when=asyncio.FIRST_COMPLETED)
             if draining.done():

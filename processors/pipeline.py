@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -36,6 +36,11 @@ class BatchStep(Step, Protocol):
     def process_batch(self, articles: Sequence[Article]) -> list[Article]: ...
 
 
+# The Kafka header that marks a record as a dedup re-mark (``processors.dedup_partitioned.Remark``)
+# rather than an article: the stages after dedup pass it along untouched, the sink applies it.
+REMARK_HEADER = ("wirehose-kind", b"remark")
+
+
 @dataclass(frozen=True)
 class RawRecord:
     """A Kafka record as the pipeline sees it: bytes plus where they came from."""
@@ -45,12 +50,24 @@ class RawRecord:
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None
+    remark: bool = False  # carries REMARK_HEADER
+
+
+def is_remark(headers: object) -> bool:
+    """Whether Kafka ``headers`` (pairs or a mapping, as Faust hands them over) mark a remark."""
+    if not headers:
+        return False
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    name, value = REMARK_HEADER
+    return any(tuple(pair) == (name, value) for pair in pairs)  # type: ignore[attr-defined]
 
 
 @dataclass
 class BatchResult:
     articles: list[Article]
     dead_letters: list[DeadLetter]
+    # The record each article came from (same order), when a caller needs to know its partition.
+    records: list[RawRecord] = field(default_factory=list)
 
 
 class Validate:
@@ -94,7 +111,11 @@ class EnrichmentPipeline:
             if not live:
                 break
             live = self._run_step(step, live, dead)
-        return BatchResult(articles=[article for _, article in live], dead_letters=dead)
+        return BatchResult(
+            articles=[article for _, article in live],
+            dead_letters=dead,
+            records=[record for record, _ in live],
+        )
 
     def _run_step(
         self, step: Step, live: list[tuple[RawRecord, Article]], dead: list[DeadLetter]

@@ -20,7 +20,8 @@ from typing import Any
 
 import faust
 
-from processors.faust_base import internal_topic
+from processors.faust_base import internal_topic, pass_remark, record_of
+from processors.pipeline import is_remark
 from processors.stories import MemoryStoryState, StoryClusterer
 from processors.story_features import StoryFeatures
 from wirehose.article import Article
@@ -92,6 +93,9 @@ def install_stories(app: faust.App, settings: Settings, *, sink: faust.TopicT) -
                 # Built on the first event: by then Faust has recovered the table from its changelog.
                 state = TableStoryState(table)
                 clusterer = StoryClusterer(state, window=window)
+            if is_remark(event.message.headers):
+                await pass_remark(sink, record_of(event))
+                continue
             try:
                 article = Article.from_bytes(event.message.value)
             except DropArticle:  # validated upstream; a bad record here is a bug, not input

@@ -134,11 +134,15 @@ class Doc:
     article: Article | None = None
     offset: int | None = None
     partition: int | None = None
+    # "index" writes the whole document at ``version``; "update" changes the fields in
+    # ``source`` of a document already written (a dedup re-mark), whatever its version.
+    op: str = "index"
 
 
 @dataclass
 class ChunkReport:
     indexed: int = 0
+    updated: int = 0
     conflicts: int = 0
     retries: int = 0
     rejected: list[tuple[Doc, ItemResult]] = field(default_factory=list)
@@ -200,8 +204,19 @@ def write_chunk(
         missing_index = False
         for doc, item in zip(pending, response["items"], strict=True):
             result = classify(item)
+            if doc.op == "update" and result.error_type == "document_missing_exception":
+                if any(d.op == "index" and d.article_id == doc.article_id for d in retry):
+                    retry.append(doc)  # its document is being retried: update it after that
+                else:
+                    # The article never reached the index (it was dead-lettered): nothing to mark.
+                    log.info("re-mark of an unindexed article skipped id=%s", doc.article_id)
+                    report.conflicts += 1
+                continue
             if result.outcome is Outcome.INDEXED:
-                report.indexed += 1
+                if doc.op == "update":
+                    report.updated += 1
+                else:
+                    report.indexed += 1
             elif result.outcome is Outcome.CONFLICT:
                 report.conflicts += 1
             elif result.outcome is Outcome.RETRY:
@@ -234,6 +249,10 @@ def write_chunk(
 def _operations(index: str, docs: Sequence[Doc]) -> list[dict[str, Any]]:
     operations: list[dict[str, Any]] = []
     for doc in docs:
+        if doc.op == "update":
+            operations.append({"update": {"_index": index, "_id": doc.article_id}})
+            operations.append({"doc": doc.source})
+            continue
         operations.append(
             {
                 "index": {

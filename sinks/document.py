@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wirehose.article import Article
+from wirehose.article import Article, DedupMark
 
 # spaCy labels per facet. GPE (countries, cities) and LOC (regions, seas) are both "places" to a
 # reader; everything else named (NORP, EVENT, FAC, ...) lands in "others".
@@ -56,7 +56,6 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
     facets: dict[str, list[str]] = {"people": [], "organizations": [], "places": [], "others": []}
     for entity in article.entities:
         facets[facet_of(entity.label)].append(entity.canonical)
-    dedup = article.dedup
     when = article.published_at or article.fetched_at
     return {
         "article_id": article.article_id,
@@ -77,12 +76,7 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
         "processed_at": _iso(article.processed_at),
         "indexed_at": _iso(indexed_at or datetime.now(UTC)),
         "date": _iso(when),
-        # An article the dedup stage never saw is its own original: searching "canonical only"
-        # must not hide it.
-        "is_canonical": dedup.is_canonical if dedup else True,
-        "duplicate_of": dedup.duplicate_of if dedup else None,
-        "similarity": dedup.similarity if dedup else None,
-        "dedup_method": dedup.method if dedup else None,
+        **dedup_fields(article.dedup),
         "story_id": article.story_id,
         "story_key": story_key(article),
         **{name: _unique(values) for name, values in facets.items()},
@@ -99,6 +93,18 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
             }
             for e in article.entities
         ],
+    }
+
+
+def dedup_fields(dedup: DedupMark | None) -> dict[str, Any]:
+    """The document's dedup fields; also what a re-mark updates."""
+    return {
+        # An article the dedup stage never saw is its own original: searching "canonical only"
+        # must not hide it.
+        "is_canonical": dedup.is_canonical if dedup else True,
+        "duplicate_of": dedup.duplicate_of if dedup else None,
+        "similarity": dedup.similarity if dedup else None,
+        "dedup_method": dedup.method if dedup else None,
     }
 
 

@@ -43,9 +43,9 @@ from sinks.bulk import (
     write_chunk,
 )
 from sinks.client import es_client
-from sinks.document import to_document
+from sinks.document import dedup_fields, to_document
 from sinks.indices import IndexManager
-from wirehose.article import Article
+from wirehose.article import Article, DedupMark
 from wirehose.deadletter import DeadLetter
 from wirehose.errors import DropArticle
 from wirehose.settings import Settings
@@ -60,6 +60,7 @@ class SinkStats:
     """Running totals since the sink was built (for logs, status and tests)."""
 
     indexed: int = 0
+    updated: int = 0  # dedup re-marks applied to documents already indexed
     conflicts: int = 0
     rejected: int = 0
     retries: int = 0
@@ -162,6 +163,34 @@ class ElasticsearchSink:
         self._buffer.append(doc)
         self._bytes += size
 
+    def remark(
+        self,
+        article_id: str,
+        mark: DedupMark,
+        offset: int | None = None,
+        *,
+        partition: int | None = None,
+    ) -> None:
+        """Buffer a change of an indexed article's dedup marks (a late original re-points it).
+
+        Written in buffer order, so after the article's own document when both are here; an
+        article that never reached the index has nothing to re-mark and is skipped.
+        """
+        fields = dedup_fields(mark)
+        doc = Doc(
+            article_id=article_id,
+            version=0,
+            source=fields,
+            size=len(json.dumps(fields)),
+            offset=offset,
+            partition=partition,
+            op="update",
+        )
+        if self._first_added is None:
+            self._first_added = self._clock()
+        self._buffer.append(doc)
+        self._bytes += doc.size
+
     def __len__(self) -> int:
         return len(self._buffer)
 
@@ -233,6 +262,7 @@ class ElasticsearchSink:
 
     def _record(self, report: ChunkReport) -> None:
         self.stats.indexed += report.indexed
+        self.stats.updated += report.updated
         self.stats.conflicts += report.conflicts
         self.stats.rejected += len(report.rejected)
         log.debug(

@@ -124,11 +124,12 @@ class Settings(BaseSettings):
     dedup_window_hours: float = Field(
         72.0, description="How long an article stays a dedup candidate (hours)."
     )
-    dedup_bucket_capacity: int = Field(
-        8,
-        ge=2,
-        description="Most articles one LSH bucket keeps (the earliest-published win): keeps the "
-        "cost per article flat as the dedup window fills.",
+    dedup_lateness_hours: float = Field(
+        72.0,
+        ge=0,
+        description="How far (hours of event time) an article may trail others from its source "
+        "partition and still be deduplicated exactly, e.g. an original delivered after its "
+        "copies. Dedup state is kept this much longer than the window.",
     )
     story_window_hours: float = Field(
         72.0,

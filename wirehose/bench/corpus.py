@@ -58,16 +58,24 @@ class Labelled:
     kind: str
 
 
-def _sentence_pool(stories: list[tuple[str, str]]) -> list[str]:
+def _stories() -> list[tuple[str, str]]:
+    """(title, body) of the seeds and the hand-written stories."""
+    gen = generator()
+    seeds = [gen.seed_story(p.read_text(encoding="utf-8")) for p in sorted(gen.SEEDS.glob("*.txt"))]
+    return seeds + list(gen.HANDWRITTEN.values())
+
+
+def sentence_pool() -> list[str]:
+    """Sentences of the seeds and hand-written stories, the material of unrelated mosaics."""
     gen = generator()
     pool: list[str] = []
-    for _, body in stories:
+    for _, body in _stories():
         for para in gen.paragraphs(body):
             pool.extend(s for s in para.split(". ") if len(s.split()) >= 6)
     return pool
 
 
-def _mosaic(pool: list[str], rng: random.Random) -> tuple[str, str]:
+def mosaic(pool: list[str], rng: random.Random) -> tuple[str, str]:
     """An unrelated article: pooled sentences, rewritten enough that 5-word shingles differ."""
     gen = generator()
     sentences = rng.sample(pool, rng.randint(6, 12))
@@ -91,9 +99,8 @@ def generate(
     """
     gen = generator()
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    seeds = [gen.seed_story(p.read_text(encoding="utf-8")) for p in sorted(gen.SEEDS.glob("*.txt"))]
-    handwritten = list(gen.HANDWRITTEN.values())
-    pool = _sentence_pool(seeds + handwritten)
+    stories = _stories()
+    pool = sentence_pool()
     out: list[Labelled] = []
     number = 0
 
@@ -113,8 +120,8 @@ def generate(
     cluster_no = 0
     while len(out) < n:
         cluster = f"c{cluster_no}"
-        if cluster_no < len(seeds) + len(handwritten):
-            title, body = (seeds + handwritten)[cluster_no]
+        if cluster_no < len(stories):
+            title, body = stories[cluster_no]
             tiers: tuple[str, ...] = tuple(gen.TIERS)
             kind = "original"
         elif rng.random() < ROBOT_SHARE:
@@ -122,7 +129,7 @@ def generate(
             tiers = tuple(rng.sample(gen.TEMPLATE_TIERS, rng.choice(VARIANT_COUNTS)))
             kind = "robot"
         else:
-            title, body = _mosaic(pool, rng)
+            title, body = mosaic(pool, rng)
             tiers = tuple(rng.sample(list(gen.TIERS), rng.choice(VARIANT_COUNTS)))
             kind = "original"
         when = BASE_TIME + timedelta(hours=rng.uniform(0, spread_hours * 0.9))
