@@ -34,6 +34,7 @@ from typing import Any
 
 import faust
 
+from processors.dedup_partitioned import Remark
 from processors.faust_base import (
     batches,
     bytes_topic,
@@ -42,7 +43,6 @@ from processors.faust_base import (
     new_app,
     record_of,
 )
-from processors.dedup_partitioned import Remark
 from processors.health import install_health
 from processors.instrument import ObservedSink
 from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Stamp, Step, Validate

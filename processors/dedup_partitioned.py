@@ -300,12 +300,8 @@ class BandWorker:
         found = index.find(entry)
         index.add(entry)  # idempotent: a redelivered probe is not filed twice
         index.expire(marks.due())
-        out = [
-            (
-                probe.article_id,
-                partial_message(probe.article_id, partition, probe.parts, found.best),
-            )
-        ]
+        partial = partial_message(probe.article_id, partition, probe.parts, found.best, marks.low())
+        out = [(probe.article_id, partial)]
         out += [(other, backfill_message(other, when, match)) for other, when, match in found.later]
         return out
 

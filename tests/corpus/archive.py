@@ -50,7 +50,7 @@ def _delay(rng: random.Random) -> timedelta:
 
 def archive(originals: int = 120, *, days: int = 64, seed: int = 13) -> list[Item]:
     gen = generator()
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    rng = random.Random(seed)
     pool = sentence_pool()
     items: list[Item] = []
 
@@ -88,7 +88,9 @@ def archive(originals: int = 120, *, days: int = 64, seed: int = 13) -> list[Ite
             v_title, v_body = gen.variant(story, kind, rng)
             emit(v_title, v_body, at, cluster, kind)
             if rng.random() < 0.15:  # another outlet picks up the copy, not the original
-                c_title, c_body = gen.variant({"title": v_title, "body": v_body}, "boilerplate", rng)
+                c_title, c_body = gen.variant(
+                    {"title": v_title, "body": v_body}, "boilerplate", rng
+                )
                 emit(c_title, c_body, at + _delay(rng), cluster, "copy-of-copy")
         if rng.random() < REISSUE_SHARE:
             again = when + timedelta(days=rng.uniform(4, 6))
@@ -99,9 +101,7 @@ def archive(originals: int = 120, *, days: int = 64, seed: int = 13) -> list[Ite
 
 def reference_order(items: list[Item]) -> list[Article]:
     """Event-time order, as the reference detector reads them."""
-    return sorted(
-        (item.article for item in items), key=lambda a: (event_time(a), a.article_id)
-    )
+    return sorted((item.article for item in items), key=lambda a: (event_time(a), a.article_id))
 
 
 def arrival(
@@ -115,7 +115,7 @@ def arrival(
     interleaved that way, a paced replay has partitions days apart, as a backlog of uneven
     partitions does.
     """
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    rng = random.Random(seed)
     keyed = []
     for item in items:
         partition = rng.randrange(partitions)

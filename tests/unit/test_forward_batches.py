@@ -28,7 +28,12 @@ class FakeStream:
             yield [
                 SimpleNamespace(
                     message=SimpleNamespace(
-                        value=str(offset).encode(), key=None, topic="t", partition=0, offset=offset
+                        value=str(offset).encode(),
+                        key=None,
+                        topic="t",
+                        partition=0,
+                        offset=offset,
+                        headers=None,
                     )
                 )
                 for offset in offsets
@@ -44,7 +49,9 @@ class FakeTopic:
     def __init__(self, stream: FakeStream, fail_on: str | None = None) -> None:
         self.stream, self.fail_on, self.sent = stream, fail_on, []  # type: list[str]
 
-    async def send(self, *, key: bytes, value: bytes) -> None:
+    async def send(
+        self, *, key: bytes, value: bytes, partition: int | None = None, headers: Any = None
+    ) -> None:
         title = Article.from_bytes(value).title
         if title == self.fail_on:
             raise RuntimeError("broker said no")
