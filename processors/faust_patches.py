@@ -25,17 +25,74 @@ offset, as a restart would. Lost becomes late, never gone.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import logging
+from importlib import metadata
 from typing import Any
 
-from faust.transport.consumer import Consumer
+from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
 from processors import faust_rereads
 from processors.faust_rereads import hole_closed, hole_open
+from wirehose.errors import IncompatibleDependency
 
 log = logging.getLogger(__name__)
+
+# The versions these patches were written against (pyproject.toml pins them exactly).
+WRITTEN_FOR = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
+# What the patches replace, wrap, or rely on the bookkeeping of (``_acked``, ``_acked_index``,
+# ``_committed_offset``, ``_gap``, ``_read_offset``), as SHA-256 prefixes of their source. A new
+# release that changes any of them may break the delivery guarantee silently; the worker refuses
+# to start instead (``check_targets``).
+FINGERPRINTS = {
+    "Consumer._new_offset": "1d2c7ea89a7ad4f1",
+    "Consumer.ack": "5fcf41cf45153475",
+    "Consumer._add_gap": "4df2573ded7c1c2c",
+    "Consumer._drain_messages": "44a2500309e83c63",
+    "Consumer.on_partitions_revoked": "d04b7ae72c6fc206",
+    "Consumer.perform_seek": "0e8c130ff4b0afd8",
+    "Consumer._commit_offsets": "1a69799041188441",
+    "ThreadDelegateConsumer._getmany": "f9d47aa9010b5ff2",
+}
+_ORIGINALS: dict[str, Any] = {
+    "Consumer._new_offset": Consumer._new_offset,
+    "ThreadDelegateConsumer._getmany": faust_rereads.original_getmany,
+}
+
+
+def fingerprint(function: Any) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+def _target(name: str) -> Any:
+    if name in _ORIGINALS:
+        return _ORIGINALS[name]
+    owner, attribute = name.split(".")
+    return getattr(
+        {"Consumer": Consumer, "ThreadDelegateConsumer": ThreadDelegateConsumer}[owner], attribute
+    )
+
+
+def check_targets() -> None:
+    """Refuse to run on faust-streaming or aiokafka other than what the patches were written for."""
+    wrong = []
+    for package, wanted in WRITTEN_FOR.items():
+        installed = metadata.version(package)
+        if installed != wanted:
+            wrong.append(f"{package} {installed} is installed, the patches fit {wanted}")
+    for name, expected in FINGERPRINTS.items():
+        if fingerprint(_target(name)) != expected:
+            wrong.append(f"faust {name} is not the code the patches were written for")
+    if wrong:
+        raise IncompatibleDependency(
+            "wirehose's delivery guarantee patches Faust internals (processors/faust_patches.py) "
+            "and will not run on other versions: "
+            + "; ".join(wrong)
+            + ". Reinstall the pinned versions with `pip install -e .` (or `make clean demo`)."
+        )
 
 
 def strict_new_offset(self: Any, tp: TP) -> int | None:
@@ -79,7 +136,8 @@ def _distrust_gap(consumer: Any, tp: TP) -> None:
 
 
 def install() -> None:
-    """Replace Faust's methods once per process."""
+    """Replace Faust's methods once per process, after checking they are the ones we know."""
+    check_targets()
     faust_rereads.install()
     if getattr(Consumer._new_offset, "__wirehose__", False):
         return

@@ -238,7 +238,7 @@ def mark_absent(consumer: Any, tp: TP, start: int, first: int) -> None:
     acked_index.update(missing)
 
 
-_original_getmany = ThreadDelegateConsumer._getmany
+original_getmany = ThreadDelegateConsumer._getmany
 
 
 async def getmany_with_rereads(
@@ -246,7 +246,7 @@ async def getmany_with_rereads(
 ) -> Mapping[Any, Any]:
     rereads(self).last_fetch = time.monotonic()
     await apply_rereads(self)
-    records: Mapping[Any, Any] = await _original_getmany(self, active_partitions, timeout)
+    records: Mapping[Any, Any] = await original_getmany(self, active_partitions, timeout)
     confirm_rereads(self, records)
     return records
 

@@ -10,6 +10,7 @@ The hierarchy::
     │   ├── FetchError           a URL could not be fetched within the limits (status, retry_after)
     │   └── FeedError            a document is not a usable feed (hostile or malformed)
     ├── ModelError               the spaCy model is missing or could not be installed or loaded
+    ├── IncompatibleDependency   an installed library is not the version wirehose's patches fit
     └── DropArticle              a record is rejected with a reason (it goes to the dead-letter topic)
         ├── InvalidArticle       not a valid Article: bad JSON, wrong schema, empty or oversized text
         └── ExtractionError      raw text or a web page from which no article could be extracted
@@ -63,6 +64,11 @@ class FeedError(ProducerError):
 
 class ModelError(WirehoseError):
     """The spaCy model is missing or could not be installed; the message says how to fix it."""
+
+
+class IncompatibleDependency(WirehoseError):
+    """An installed library differs from the version whose internals wirehose patches: the
+    worker refuses to start rather than run without its delivery guarantee."""
 
 
 class DropArticle(WirehoseError):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import faust
 import pytest
 from aiokafka.errors import IllegalStateError
 from faust.types import TP as FaustTP
+from faust.types import Message
 from intervaltree import IntervalTree
 
-from processors.faust_patches import install, strict_new_offset
+from processors import faust_base, faust_patches
+from processors.faust_patches import check_targets, install, strict_new_offset
 from processors.faust_rereads import (
     apply_rereads,
     confirm_rereads,
@@ -20,6 +25,8 @@ from processors.faust_rereads import (
     request_reread,
     rereads,
 )
+from wirehose.errors import IncompatibleDependency
+from wirehose.settings import Settings
 
 TP = FaustTP("raw", 2)
 
@@ -36,42 +43,89 @@ class FakeConsumer:
             self._gap[TP].addi(*gap)
 
 
+def real_consumer(
+    committed: int | None, acked: list[int], gap: tuple[int, int] | None = None
+) -> Any:
+    """Faust's own consumer (never started: no broker), its bookkeeping filled by its own
+    ``ack`` and ``_add_gap``, and the patched ``_new_offset`` asked what to commit."""
+    install()
+    app = faust.App(f"patch-test-{uuid.uuid4().hex[:8]}", broker="kafka://127.0.0.1:1")
+    # Acks count only for topics an agent subscribes to: subscribe as an agent's stream does.
+    app.topics.add(app.topic(TP.topic))
+    asyncio.run(app.topics._update_indices())
+    consumer = app.consumer
+    consumer._committed_offset[TP] = committed
+    for offset in acked:
+        message = Message(TP.topic, TP.partition, offset, 0.0, 0, None, None, None, None)
+        assert consumer.ack(message)
+    if gap:
+        asyncio.run(consumer._add_gap(TP, gap[0], gap[1] - 1))
+    return consumer
+
+
 def test_a_hole_of_one_message_at_the_head_blocks_the_commit() -> None:
     # Faust's own guard lets this through (126 - 125 is not > 1) and commits 131, losing 125.
-    assert strict_new_offset(FakeConsumer(125, [126, 127, 128, 129, 130]), TP) is None
+    assert real_consumer(125, [126, 127, 128, 129, 130])._new_offset(TP) is None
 
 
 def test_consecutive_acks_from_the_committed_offset_commit_to_their_end() -> None:
-    consumer = FakeConsumer(125, [125, 126, 127, 129])
-    assert strict_new_offset(consumer, TP) == 128
+    consumer = real_consumer(125, [125, 126, 127, 129])
+    assert consumer._new_offset(TP) == 128
     assert consumer._acked[TP] == [129]  # the run after the hole waits
 
 
 def test_a_gap_of_dropped_offsets_is_not_committed_past() -> None:
     # Faust counted 127..130 (messages dropped unread at a rebalance) as acked and committed 132.
-    consumer = FakeConsumer(125, [125, 126, 131], gap=(127, 132))
-    assert strict_new_offset(consumer, TP) == 127
+    consumer = real_consumer(125, [125, 126, 131], gap=(127, 131))
+    assert consumer._gap[TP]
+    assert consumer._new_offset(TP) == 127
     assert not consumer._gap[TP]
-    assert strict_new_offset(consumer, TP) is None  # 127 is the new head and still missing
+    assert consumer._new_offset(TP) is None  # 127 is the new head and still missing
 
 
 def test_no_blind_commit_while_rebalancing() -> None:
     # Faust forgets the committed offset of revoked partitions before it acks what is in flight.
-    consumer = FakeConsumer(None, [140, 141])
-    consumer.app = SimpleNamespace(rebalancing=True)
-    assert strict_new_offset(consumer, TP) is None
+    consumer = real_consumer(None, [140, 141])
+    consumer.app.rebalancing = True
+    assert consumer._new_offset(TP) is None
     consumer.app.rebalancing = False
-    assert strict_new_offset(consumer, TP) is None  # still unknown: 0..139 might be a hole
+    assert consumer._new_offset(TP) is None  # still unknown: 0..139 might be a hole
     consumer._committed_offset[TP] = 140  # Faust's seek to the committed offsets tells it
-    assert strict_new_offset(consumer, TP) == 142
+    assert consumer._new_offset(TP) == 142
 
 
 def test_without_a_committed_offset_the_head_is_the_start_of_the_log() -> None:
-    assert strict_new_offset(FakeConsumer(None, [0, 1, 2]), TP) == 3
-    assert strict_new_offset(FakeConsumer(None, []), TP) is None
-    # Offsets 0 and 1 dropped at the group's first rebalance: Faust's guard (and ours, until
-    # 2026-11-22) committed 4 here, and those two articles were lost.
-    assert strict_new_offset(FakeConsumer(None, [2, 3]), TP) is None
+    assert real_consumer(None, [0, 1, 2])._new_offset(TP) == 3
+    assert real_consumer(None, [])._new_offset(TP) is None
+    # Offsets 0 and 1 dropped at the group's first rebalance: Faust's own guard committed 4
+    # here, and those two articles were lost.
+    assert real_consumer(None, [2, 3])._new_offset(TP) is None
+
+
+def test_the_installed_faust_is_the_one_the_patches_were_written_for() -> None:
+    check_targets()  # raises if not
+
+
+def test_a_changed_faust_method_stops_the_worker_from_starting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(faust_patches.FINGERPRINTS, "Consumer.ack", "0" * 16)
+    with pytest.raises(IncompatibleDependency, match=r"Consumer\.ack is not the code"):
+        check_targets()
+    with pytest.raises(IncompatibleDependency):
+        faust_base.new_app(Settings(app_id="never-started"))
+
+
+def test_another_faust_release_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(faust_patches.WRITTEN_FOR, "faust-streaming", "0.99.0")
+    with pytest.raises(IncompatibleDependency, match=r"the patches fit 0\.99\.0"):
+        check_targets()
+
+
+def test_the_pins_in_pyproject_match_what_the_patches_were_written_for() -> None:
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    for package, version in faust_patches.WRITTEN_FOR.items():
+        assert f'"{package}=={version}"' in text
 
 
 def test_install_replaces_fausts_method_once() -> None:
