@@ -35,14 +35,7 @@ from typing import Any
 import faust
 
 from processors.dedup_partitioned import Remark
-from processors.faust_base import (
-    batches,
-    bytes_topic,
-    forward_batches,
-    internal_topic,
-    new_app,
-    record_of,
-)
+from processors.faust_base import batches, faust_topic, forward_batches, new_app, record_of
 from processors.health import install_health
 from processors.instrument import ObservedSink
 from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Stamp, Step, Validate
@@ -65,67 +58,17 @@ def build_steps(settings: Settings) -> list[Step]:
     return [CopyAwareTagger(tagger), Stamp()]
 
 
-def required_topics(settings: Settings) -> dict[str, int]:
-    """Every topic the worker reads or writes, with its partition count.
-
-    Create them before a worker starts (``ensure_topics``): a topic Faust declares itself can
-    be missing from the group's first assignment when several workers start at once, and then
-    nobody consumes it. Table changelogs are in ``changelog_topics``.
-    """
-    from processors.dedup_agents import internal_topics
-
-    partitions = settings.topic_partitions
-    topics = {
-        settings.topic_raw: partitions,
-        settings.topic_enriched: partitions,
-        settings.topic_dead_letter: partitions,
-        f"{settings.app_id}-articles": partitions,
-        f"{settings.app_id}-deduped": partitions,
-        f"{settings.app_id}-stories": 1,
-    }
-    topics.update(dict.fromkeys(internal_topics(settings), partitions))
-    return topics
-
-
-def changelog_topics(settings: Settings) -> dict[str, int]:
-    """The tables' changelog topics (Faust's naming), with their partition counts.
-
-    Created up front like the others: two workers starting at once against a new broker each
-    asked Faust to create them, and one crashed on a changelog it saw with 0 partitions.
-    """
-    partitions = settings.topic_partitions
-    return {
-        f"{settings.app_id}-dedup-entries-changelog": partitions,
-        f"{settings.app_id}-dedup-decisions-changelog": partitions,
-        f"{settings.app_id}-story-members-changelog": 1,
-    }
-
-
-def create_topics(settings: Settings) -> None:
-    from producers.kafka import ensure_topics
-
-    for topics, configs in (
-        (required_topics(settings), None),
-        (changelog_topics(settings), {"cleanup.policy": "compact"}),  # as Faust creates them
-    ):
-        by_count: dict[int, list[str]] = {}
-        for name, count in topics.items():
-            by_count.setdefault(count, []).append(name)
-        for count, names in sorted(by_count.items()):
-            ensure_topics(settings.kafka_servers, names, partitions=count, configs=configs)
-
-
 def create_app(
     settings: Settings,
     *,
     steps_factory: Callable[[Settings], Sequence[Step]] = build_steps,
 ) -> faust.App:
     app = new_app(settings)
-    raw = bytes_topic(app, settings.topic_raw)
-    enriched = bytes_topic(app, settings.topic_enriched)
-    dead_letters = bytes_topic(app, settings.topic_dead_letter)
-    articles = internal_topic(app, settings, "articles")
-    deduped = internal_topic(app, settings, "deduped")
+    raw = faust_topic(app, settings, "raw")
+    enriched = faust_topic(app, settings, "enriched")
+    dead_letters = faust_topic(app, settings, "dead-letters")
+    articles = faust_topic(app, settings, "articles")
+    deduped = faust_topic(app, settings, "deduped")
     validate = Validate(settings.max_body_chars)
 
     async def publish_dead(letters: Sequence[DeadLetter]) -> None:

@@ -45,21 +45,14 @@ from processors.dedup_partitioned import (
     probes,
 )
 from processors.dedup_sign import Signer
+from processors.faust_base import faust_table, faust_topic, new_app
 from processors.pipeline import REMARK_HEADER
+from processors.topology import create_topics
 from wirehose.article import Article
 from wirehose.errors import DropArticle
 from wirehose.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_JSON: faust.Schema = faust.Schema(key_type=str, key_serializer="json", value_serializer="json")
-
-
-def internal_topics(settings: Settings) -> tuple[str, str]:
-    """The repartition topics (bands, verdicts). Create them before the worker starts (e.g. with
-    ``producers.kafka.ensure_topics``): a topic Faust declares itself can be missing from the
-    group's first assignment when two workers start together, and then nobody consumes it."""
-    return f"{settings.app_id}-dedup-bands", f"{settings.app_id}-dedup-verdicts"
 
 
 def install_dedup(
@@ -71,18 +64,10 @@ def install_dedup(
     window = timedelta(hours=settings.dedup_window_hours)
     lateness = timedelta(hours=settings.dedup_lateness_hours)
 
-    def internal(name: str) -> faust.TopicT:
-        return app.topic(
-            name, key_type=bytes, value_type=bytes, partitions=partitions, internal=True
-        )
-
-    bands, verdicts = (internal(name) for name in internal_topics(settings))
-
-    def table(name: str, help_text: str) -> Any:
-        return app.Table(name, default=None, partitions=partitions, schema=_JSON, help=help_text)
-
-    entries = table("dedup-entries", "bands partition:article_id -> packed shingles, buckets")
-    decisions = table("dedup-decisions", "article_id -> pending partials, then the mark")
+    bands = faust_topic(app, settings, "dedup-bands")
+    verdicts = faust_topic(app, settings, "dedup-verdicts")
+    entries = faust_table(app, settings, "dedup-entries")
+    decisions = faust_table(app, settings, "dedup-decisions")
 
     @app.agent(source, name="dedup-sign", concurrency=1)
     async def dedup_sign(stream: faust.StreamT[Any]) -> None:
@@ -151,7 +136,6 @@ def create_dedup_app(settings: Settings) -> faust.App:
     Used by the integration tests (several of these processes share the partitions) and handy
     for measuring dedup on its own; the full worker installs the same agents into its app.
     """
-    from processors.faust_base import new_app
 
     app = new_app(settings)
     source = app.topic(settings.topic_raw, key_type=bytes, value_type=bytes)
@@ -162,17 +146,12 @@ def create_dedup_app(settings: Settings) -> faust.App:
 
 def main() -> None:
     """``python -m processors.dedup_agents [--web-port N]``: run a dedup-only worker."""
-    from producers.kafka import ensure_topics
     from wirehose.logs import configure
     from wirehose.settings import get_settings
 
     settings = get_settings()
     configure(settings.log_level)
-    ensure_topics(
-        settings.kafka_servers,
-        [settings.topic_raw, settings.topic_enriched, *internal_topics(settings)],
-        partitions=settings.topic_partitions,
-    )
+    create_topics(settings)
     app = create_dedup_app(settings)
     faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
 

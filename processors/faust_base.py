@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import faust
 
+from processors import topology
 from processors.pipeline import REMARK_HEADER, BatchResult, RawRecord, is_remark
 from wirehose.deadletter import DeadLetter
 from wirehose.settings import Settings
@@ -50,16 +51,34 @@ def bytes_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, key_type=bytes, value_type=bytes)
 
 
-def internal_topic(
-    app: faust.App, settings: Settings, suffix: str, *, partitions: int | None = None
-) -> faust.TopicT:
-    """``{app_id}-{suffix}``, a topic only the worker reads and writes."""
+def faust_topic(app: faust.App, settings: Settings, role: str) -> faust.TopicT:
+    """The topic ``role`` of ``processors.topology``, raw bytes; internal unless user-facing."""
+    spec = topology.topic(role)
+    if spec.setting is not None:
+        return bytes_topic(app, spec.name(settings))
     return app.topic(
-        f"{settings.app_id}-{suffix}",
+        spec.name(settings),
         key_type=bytes,
         value_type=bytes,
-        partitions=partitions or settings.topic_partitions,
+        partitions=spec.partitions(settings),
         internal=True,
+    )
+
+
+_JSON_SCHEMA: faust.Schema = faust.Schema(
+    key_type=str, key_serializer="json", value_serializer="json"
+)
+
+
+def faust_table(app: faust.App, settings: Settings, name: str) -> Any:
+    """The table ``name`` of ``processors.topology``: JSON keys and values, ``None`` default."""
+    spec = topology.table(name)
+    return app.Table(
+        spec.name,
+        default=None,
+        partitions=spec.partitions(settings),
+        schema=_JSON_SCHEMA,
+        help=spec.help,
     )
 
 

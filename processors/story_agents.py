@@ -20,7 +20,7 @@ from typing import Any
 
 import faust
 
-from processors.faust_base import internal_topic, pass_remark, record_of
+from processors.faust_base import faust_table, faust_topic, pass_remark, record_of
 from processors.pipeline import is_remark
 from processors.stories import MemoryStoryState, StoryClusterer
 from processors.story_features import StoryFeatures
@@ -74,14 +74,8 @@ def evict_old(state: MemoryStoryState, window: timedelta) -> int:
 def install_stories(app: faust.App, settings: Settings, *, sink: faust.TopicT) -> faust.TopicT:
     """Add the stories topic, table and agent; return the topic to send tagged articles to."""
     window = timedelta(hours=settings.story_window_hours)
-    topic = internal_topic(app, settings, "stories", partitions=1)
-    table = app.Table(
-        "story-members",
-        default=None,
-        partitions=1,
-        schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
-        help="article_id -> StoryFeatures of the articles still in the story window",
-    )
+    topic = faust_topic(app, settings, "stories")
+    table = faust_table(app, settings, "story-members")
 
     @app.agent(topic, name="stories", concurrency=1)
     async def stories(stream: faust.StreamT[Any]) -> None:

@@ -25,8 +25,8 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from processors.app import create_topics, required_topics
 from processors.dedup import WireCopyDetector
+from processors.topology import create_topics, topic_names
 from tests.corpus.archive import Item, archive, arrival, reference_order
 from wirehose.article import Article
 from wirehose.local import count_indexed, worker_process
@@ -96,9 +96,7 @@ def drained(settings: Settings, ids: set[str], es: Elasticsearch) -> bool:
         return False
     with KafkaOffsets(settings.kafka_servers) as kafka:
         committed = kafka.group_offsets(settings.app_id)
-        for topic in required_topics(settings):
-            if topic == settings.topic_dead_letter:
-                continue  # nobody reads it
+        for topic in topic_names(settings, read_only=True):
             offsets = kafka.topic_offsets(topic)
             if offsets is None or any(p.lag for p in group_lag(offsets, committed)):
                 return False

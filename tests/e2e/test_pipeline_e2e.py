@@ -9,7 +9,7 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
-from processors.app import create_topics
+from processors.topology import create_topics
 from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
 from wirehose.deadletter import DeadLetter

@@ -59,7 +59,7 @@ class Figures:
 
 def prepare(settings: Settings) -> None:
     """Every topic of the topology, before any worker starts (as `wirehose worker` does)."""
-    from processors.app import create_topics
+    from processors.topology import create_topics
 
     create_topics(settings)
 

@@ -1,16 +1,38 @@
-"""The worker's topics are known up front, table changelogs included (no broker needed)."""
+"""The worker's topics and tables come from one declaration (no broker needed)."""
 
 from __future__ import annotations
 
-from processors.app import changelog_topics, create_app
+from processors.app import create_app
+from processors.topology import TABLES, TOPICS, changelog_names, topic_names
 from wirehose.settings import Settings
 
 
-def test_every_table_changelog_is_created_up_front_with_its_partition_count() -> None:
+def test_the_app_uses_exactly_the_declared_tables_and_changelogs() -> None:
     settings = Settings(app_id="topics-test", topic_partitions=3)
     app = create_app(settings)
     declared = {
         table.changelog_topic.get_topic_name(): table.partitions or settings.topic_partitions
         for table in app.tables.values()
     }
-    assert declared == changelog_topics(settings)
+    assert declared == changelog_names(settings)
+    assert len(declared) == len(TABLES)
+
+
+def test_the_app_reads_and_writes_exactly_the_declared_topics() -> None:
+    settings = Settings(app_id="topics-test", topic_partitions=3)
+    app = create_app(settings)
+    used = {
+        name
+        for agent in app.agents.values()
+        for name in agent.channel.topics  # type: ignore[attr-defined]
+    }
+    declared = topic_names(settings)
+    # Every topic an agent reads is declared, and every declared topic but the dead letters
+    # (only written) is read by some agent.
+    assert used <= set(declared)
+    assert set(declared) - used == {settings.topic_dead_letter}
+    assert declared[f"{settings.app_id}-stories"] == 1
+    assert {n for n, count in declared.items() if count == 3} == set(declared) - {
+        f"{settings.app_id}-stories"
+    }
+    assert len(declared) == len(TOPICS)

@@ -89,7 +89,7 @@ def run(
     """Replay ``articles`` (at ``rate``/s, or as fast as possible) through a fresh worker."""
     from elasticsearch import Elasticsearch
 
-    from processors.app import create_topics
+    from processors.topology import create_topics
     from producers.kafka import ArticleProducer
     from producers.replay import Pacer
     from wirehose.local import count_indexed, wait_indexed, worker_process

@@ -38,7 +38,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from processors.app import create_topics
+    from processors.topology import create_topics
     from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
     from wirehose.cli.terminate import terminate_like_interrupt

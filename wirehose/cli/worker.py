@@ -31,7 +31,8 @@ def command(web_port: int | None, no_services: bool) -> None:
     """
     from faust import Worker
 
-    from processors.app import create_app, create_topics
+    from processors.app import create_app
+    from processors.topology import create_topics
     from wirehose.services import resolve_endpoints
 
     settings = get_settings()
