@@ -1,10 +1,11 @@
 """What every fault test does: send a corpus, disturb something, and count what reached the index.
 
-Counting is by article id, three ways: ``indexed`` (how many of the sent ids are in the index),
-``extra`` (documents in the index that were never sent) and ``doubled`` (ids present more than
-once: impossible while ``_id`` is the article id, and checked anyway, because a changed id
-scheme is exactly how a pipeline starts doubling). Marks are the dedup decisions per id, the
-thing a disturbed run must reproduce.
+Counting is by article id: ``indexed`` (how many of the sent ids are in the index), ``extra``
+(documents in the index that were never sent), ``doubled`` (ids with more than one document in
+any of the indices behind the alias: every generation is searched, so a document written to a
+second index is caught too) and ``enriched_doubled`` (ids with more than one article record on
+the enriched topic: where at-least-once delivery shows, and what the sink must absorb). Marks
+are the dedup decisions per id, which a disturbed run must give as the reference detector does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 from kafka import KafkaConsumer
 
+from processors.pipeline import is_remark
 from producers.kafka import ArticleProducer
 from wirehose.article import Article
 from wirehose.deadletter import DeadLetter
@@ -46,6 +48,7 @@ class Figures:
     doubled: int = 0
     extra: int = 0
     dead_lettered: int = 0
+    enriched_doubled: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,16 +112,18 @@ def wait_all_indexed(
 
 
 def index_ids(es: Elasticsearch, settings: Settings) -> Counter[str]:
-    """Every document id in the index behind the alias, with how often it occurs."""
+    """Every document id in every index behind the alias (all generations), with how often
+    it occurs."""
+    every = f"{settings.index_alias}-v*"
     try:
-        es.indices.refresh(index=settings.index_alias)
+        es.indices.refresh(index=every)
     except NotFoundError:
         return Counter()
     ids: Counter[str] = Counter()
     search_after: list[Any] | None = None
     while True:
         page = es.search(
-            index=settings.index_alias,
+            index=every,
             size=5000,
             source=False,
             sort=[{"article_id": "asc"}],
@@ -151,6 +156,27 @@ def marks(es: Elasticsearch, settings: Settings) -> dict[str, Mark]:
         search_after = page[-1]["sort"]
 
 
+def enriched_records(settings: Settings, *, idle_ms: int = 3000) -> Counter[str]:
+    """Article records per id on the enriched topic (dedup re-marks are not articles)."""
+    consumer = KafkaConsumer(
+        settings.topic_enriched,
+        bootstrap_servers=settings.kafka_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=idle_ms,
+        group_id=None,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=64 * 1024 * 1024,
+    )
+    try:
+        return Counter(
+            message.key.decode()
+            for message in consumer
+            if message.key and not is_remark(message.headers)
+        )
+    finally:
+        consumer.close()
+
+
 def dead_letters(settings: Settings, *, idle_ms: int = 5000) -> list[DeadLetter]:
     """Everything on the dead-letter topic so far (reads until idle)."""
     consumer = KafkaConsumer(
@@ -179,6 +205,7 @@ def tally(
         sent=len(sent),
         indexed=len(wanted & set(present)),
         doubled=sum(1 for count in present.values() if count > 1),
+        enriched_doubled=sum(1 for n in enriched_records(settings).values() if n > 1),
         extra=len(set(present) - wanted),
         dead_lettered=len(dead_letters(settings, idle_ms=3000)),
         notes=notes,
