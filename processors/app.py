@@ -114,7 +114,9 @@ def create_app(
                 publish_dead,
                 size=settings.batch_size,
                 within=settings.batch_within_seconds,
-                observe=lambda n, r: metrics.observe_enrich(metrics.STEP_ENTITIES, n, r.articles),
+                observe=lambda n, r: metrics.observe_enrich(
+                    metrics.STEP_ENTITIES, n, r.articles, r.counts
+                ),
                 overlap=True,  # spaCy runs in a child process: keep it fed
                 pass_remarks=True,
             )

@@ -43,6 +43,7 @@ from processors.dedup_partitioned import (
     Remark,
     article_message,
     probes,
+    route_partition,
 )
 from processors.dedup_sign import Signer
 from processors.faust_base import faust_table, faust_topic, new_app
@@ -116,10 +117,13 @@ def install_dedup(
             if out is None:
                 continue
             key = out.article_id.encode()
+            to = route_partition(decider.route(out.article_id), partitions)
             if isinstance(out, Remark):
-                delivery = await sink.send(key=key, value=out.to_bytes(), headers=[REMARK_HEADER])
+                delivery = await sink.send(
+                    key=key, value=out.to_bytes(), partition=to, headers=[REMARK_HEADER]
+                )
             else:
-                delivery = await sink.send(key=key, value=out.to_bytes())
+                delivery = await sink.send(key=key, value=out.to_bytes(), partition=to)
             await delivery  # acknowledged by Kafka before the mark is recorded (Decider.settle)
             decider.settle(out.article_id)
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kafka.partitioner.default import murmur2
+
 from processors.dedup import (
     CANONICAL,
     CandidateIndex,
@@ -306,6 +308,12 @@ class BandWorker:
         return out
 
 
+def route_partition(route: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives the key ``route``: a copy goes where its
+    original went, so one worker tags both."""
+    return (murmur2(route.encode()) & 0x7FFFFFFF) % partitions
+
+
 @dataclass(frozen=True)
 class Remark:
     """A decided article's new mark: an earlier-ranked copy of it arrived after it was sent."""
@@ -419,6 +427,10 @@ class Decider:
             "when": when.isoformat(),
             "mark": mark.model_dump(),
             "to": [to[0].isoformat(), to[1], mark.method == "exact"],
+            # Where it and its re-marks go downstream, fixed at the first decision so that a
+            # re-mark always travels behind its article: with its original, whose entities the
+            # tagger there still holds.
+            "route": mark.duplicate_of or key,
         }
         self._unsettled[key] = (partition, decided)
         return mark_article(article, mark)
@@ -442,6 +454,12 @@ class Decider:
             },
         )
         return Remark(key, mark)
+
+    def route(self, article_id: str) -> str:
+        """The id whose partition ``article_id``'s output goes to (see ``route_partition``)."""
+        unsettled = self._unsettled.get(article_id)
+        decided = unsettled[1] if unsettled is not None else self.state.get(article_id) or {}
+        return str(decided.get("route", article_id))
 
     def settle(self, article_id: str) -> None:
         """Record the decision for ``article_id``: call once its output is in Kafka."""

@@ -12,6 +12,7 @@ dead letter naming the step, and the rest of the batch goes on.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +69,8 @@ class BatchResult:
     dead_letters: list[DeadLetter]
     # The record each article came from (same order), when a caller needs to know its partition.
     records: list[RawRecord] = field(default_factory=list)
+    # What the steps counted in this batch (a step with a ``counts`` Counter reports into it).
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class Validate:
@@ -107,6 +110,7 @@ class EnrichmentPipeline:
                 live.append((record, self.validate.parse(record)))
             except DropArticle as drop:
                 dead.append(self._dead(drop, self.validate.step_id, record, None))
+        before = self._counts()
         for step in self.steps:
             if not live:
                 break
@@ -115,7 +119,14 @@ class EnrichmentPipeline:
             articles=[article for _, article in live],
             dead_letters=dead,
             records=[record for record, _ in live],
+            counts=dict(self._counts() - before),
         )
+
+    def _counts(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for step in self.steps:
+            total.update(getattr(step, "counts", None) or {})
+        return total
 
     def _run_step(
         self, step: Step, live: list[tuple[RawRecord, Article]], dead: list[DeadLetter]

@@ -3,14 +3,15 @@
 A copy that dedup marked ``duplicate_of`` an article already tagged takes that article's
 entities, re-anchored in its own text (``EntityTagger.tag_from_canonical``); only when the copy
 differs too much, or the original is not in the cache, does it go through spaCy. The cache is
-per worker and bounded; the topology routes a copy to the partition of its original, so the
-original is usually there. A miss (say, after a restart) costs one NER pass, never correctness.
+per worker and bounded; dedup-decide routes a copy to the partition of its original, so the
+worker that tagged the original usually tags the copy (``wirehose_entities_articles_total``
+counts both ways). A miss (say, after a restart) costs one NER pass, never correctness.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 
 from processors.entities import EntityTagger
@@ -28,8 +29,7 @@ class CopyAwareTagger:
         self.tagger = tagger
         self.cache_size = cache_size
         self._entities: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
-        self.reused = 0
-        self.tagged = 0
+        self.counts: Counter[str] = Counter()  # articles by how they got entities: ner, reused
 
     def process(self, article: Article) -> Article:
         return self.process_batch([article])[0]
@@ -44,8 +44,8 @@ class CopyAwareTagger:
         if pending:
             tagged = self.tagger.process_batch([article for _, article in pending])
             done.update(zip((position for position, _ in pending), tagged, strict=True))
-        self.reused += len(articles) - len(pending)
-        self.tagged += len(pending)
+        self.counts["reused"] += len(articles) - len(pending)
+        self.counts["ner"] += len(pending)
         result = [done[position] for position in range(len(articles))]
         for article in result:
             self._remember(article)

@@ -17,7 +17,7 @@ port, a producer on ``--metrics-port``. Prometheus sums them across processes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -69,6 +69,13 @@ ENTITIES_TAGGED = Counter(
     "wirehose_entities_tagged_total",
     "Entity mentions tagged in articles leaving the entity tagger.",
     ["step"],
+    registry=REGISTRY,
+)
+ENTITIES_SOURCE = Counter(
+    "wirehose_entities_articles_total",
+    "Articles the entity tagger handled, by how: 'ner' (spaCy ran) or 'reused' (a copy took "
+    "its original's entities from the worker's cache).",
+    ["step", "source"],
     registry=REGISTRY,
 )
 DEDUP_DUPLICATES = Counter(
@@ -139,13 +146,20 @@ for _counter, _step in (
     _counter.labels(step=_step)
 
 
-def observe_enrich(step: str, received: int, articles: Sequence[Article]) -> None:
+def observe_enrich(
+    step: str,
+    received: int,
+    articles: Sequence[Article],
+    counts: Mapping[str, int] | None = None,
+) -> None:
     """Count one batch of an enrichment step: records in, articles out, and, after the
-    tagger, the entity mentions the articles carry."""
+    tagger, the entity mentions the articles carry and how many articles reused a copy's."""
     ENRICH_RECORDS.labels(step=step).inc(received)
     ENRICH_ARTICLES.labels(step=step).inc(len(articles))
     if step == STEP_ENTITIES:
         ENTITIES_TAGGED.labels(step=step).inc(sum(len(a.entities) for a in articles))
+        for source in ("ner", "reused"):
+            ENTITIES_SOURCE.labels(step=step, source=source).inc((counts or {}).get(source, 0))
 
 
 def observe_dead_letters(letters: Iterable[DeadLetter]) -> None:

@@ -23,6 +23,7 @@ from processors.dedup_partitioned import (
     article_message,
     probes,
     route,
+    route_partition,
 )
 from processors.dedup_sign import Signer, bucket_partition
 from wirehose.article import Article
@@ -235,3 +236,32 @@ def test_expiry_passes_over_articles_still_waiting_for_their_partials() -> None:
             for sent in cluster.band(p, probe):
                 cluster.decide(0, sent)
     assert docs[0].article.article_id + Decider.ARTICLE_SUFFIX in cluster.state
+
+
+def test_a_copy_goes_downstream_with_its_original_and_its_re_marks_follow_it() -> None:
+    docs = load_corpus(CORPUS)
+    original = next(d.article for d in docs if d.doc_id == "storm")
+    assert original.published_at is not None
+    copy = original.model_copy(
+        update={"article_id": "c0c0c100", "published_at": original.published_at + WINDOW / 4}
+    )
+    cluster = Cluster(4)
+    first = cluster.run(original)
+    assert cluster.decider.route(first.article_id) == first.article_id
+    marked = cluster.run(copy)
+    assert marked.dedup is not None
+    assert cluster.decider.route(copy.article_id) == original.article_id
+    assert route_partition(original.article_id, 8) == route_partition(
+        cluster.decider.route(copy.article_id), 8
+    )
+    # A still earlier original arrives late: the copy is re-marked, and the re-mark takes the
+    # route its article took, not its new original's.
+    earlier = original.model_copy(
+        update={"article_id": "e0e0e000", "published_at": original.published_at - WINDOW / 8}
+    )
+    message, routed = cluster.sign(earlier)
+    cluster.decide(0, message)
+    outputs = [cluster.decide(0, m) for p, probe in routed.items() for m in cluster.band(p, probe)]
+    remarks = {out.article_id: out for out in outputs if isinstance(out, Remark)}
+    assert remarks[copy.article_id].mark.duplicate_of == earlier.article_id
+    assert cluster.decider.route(copy.article_id) == original.article_id

@@ -112,7 +112,7 @@ def ner(
         "tagging as the worker does (NER for non-copies)",
         len(marked),
         seconds,
-        {"ner_runs": copy_aware.tagged, "reused": copy_aware.reused},
+        {"ner_runs": copy_aware.counts["ner"], "reused": copy_aware.counts["reused"]},
     )
     return alone, as_worker_does, tagged
 
