@@ -34,11 +34,20 @@ from typing import Any
 
 import faust
 
+from processors.dedup import event_time
 from processors.dedup_partitioned import Remark
-from processors.faust_base import batches, faust_topic, forward_batches, new_app, record_of
+from processors.faust_base import Fronts, batches, faust_topic, forward_batches, new_app, record_of
 from processors.health import install_health
 from processors.instrument import ObservedSink
-from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Stamp, Step, Validate
+from processors.pipeline import (
+    WATERMARK_HEADER,
+    BatchResult,
+    EnrichmentPipeline,
+    RawRecord,
+    Stamp,
+    Step,
+    Validate,
+)
 from processors.tag_runner import TagRunner
 from wirehose import metrics
 from wirehose.article import Article
@@ -81,9 +90,35 @@ def create_app(
     async def validate_agent(stream: faust.StreamT[Any]) -> None:
         # Bad input is dead-lettered here, at the door, with the offset it had on the raw topic.
         pipeline = EnrichmentPipeline(validate, [])
+        fronts = Fronts(app)
+        stamps: dict[int, bytes] = {}
 
         async def run(records: list[RawRecord]) -> BatchResult:
-            return pipeline.run(records)
+            fresh = []
+            for record in records:
+                assert record.topic is not None
+                assert record.partition is not None
+                progress = await fronts.of(record.topic, record.partition, record.generation)
+                if not progress.done(record.offset):  # below the commit: sent the first time
+                    fresh.append(record)
+            records = fresh
+            result = pipeline.run(records)
+            when = {
+                id(r): event_time(a) for r, a in zip(result.records, result.articles, strict=True)
+            }
+            for record in records:  # rejected ones too: they are processed, not a hole
+                assert record.topic is not None
+                assert record.partition is not None
+                progress = await fronts.of(record.topic, record.partition, record.generation)
+                progress.see(record.offset or 0, record.partition, when.get(id(record)))
+                watermark = progress.get(record.partition)
+                if watermark is not None:
+                    stamps[record.partition] = watermark.isoformat().encode()
+            return result
+
+        def stamp(record: RawRecord) -> list[tuple[str, bytes]]:
+            found = stamps.get(record.partition or 0)
+            return [(WATERMARK_HEADER, found)] if found else []
 
         await forward_batches(
             stream,
@@ -95,6 +130,7 @@ def create_app(
             observe=lambda n, r: metrics.observe_enrich(metrics.STEP_VALIDATE, n, r.articles),
             # Each articles partition mirrors one raw partition: one origin of event time.
             same_partition=True,
+            stamp=stamp,
         )
 
     from processors.dedup_agents import install_dedup

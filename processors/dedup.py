@@ -22,7 +22,7 @@ is marked canonical itself and lists the former canonicals it outranks in ``Verd
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -146,24 +146,37 @@ class Watermarks:
     ``lateness`` is how far an article may trail its own origin's newest event time and still be
     decided exactly (copies published before their original but delivered after it); anything
     later is counted (``late``) and decided against what is still there.
+
+    In the worker an origin's progress comes from upstream (``advance``), and only once the
+    stages before have processed everything below it (``processors.progress``).
     """
 
     def __init__(self, origins: int, *, window: timedelta, lateness: timedelta) -> None:
         self.origins, self.window, self.lateness = origins, window, lateness
-        self.high: dict[int, datetime] = {}
+        self.high: dict[Hashable, datetime] = {}
         self.late = 0
         self._expired_before: datetime | None = None
 
-    def observe(self, origin: int, when: datetime) -> bool:
-        """Note an article of ``origin``; True when it trails that origin by more than lateness."""
+    def advance(self, origin: Hashable, watermark: datetime) -> None:
+        """``origin`` has come this far in event time (its watermark only ever rises)."""
         newest = self.high.get(origin)
-        if newest is None or when > newest:
-            self.high[origin] = when
-            return False
-        if when < newest - self.lateness:
+        if newest is None or watermark > newest:
+            self.high[origin] = watermark
+
+    def is_late(self, origin: Hashable, when: datetime) -> bool:
+        """Whether an article of ``origin`` trails it by more than the lateness (counted)."""
+        newest = self.high.get(origin)
+        if newest is not None and when < newest - self.lateness:
             self.late += 1
             return True
         return False
+
+    def observe(self, origin: Hashable, when: datetime) -> bool:
+        """An article of ``origin`` in one process, where nothing is in flight: late or not,
+        it also advances its origin."""
+        late = self.is_late(origin, when)
+        self.advance(origin, when)
+        return late
 
     def low(self) -> datetime | None:
         """The slowest origin's newest event time, once every origin has been seen."""

@@ -31,11 +31,12 @@ reason is the validating step's job, downstream.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import faust
 
+from processors.dedup import event_time
 from processors.dedup_partitioned import (
     BandWorker,
     Decider,
@@ -46,8 +47,8 @@ from processors.dedup_partitioned import (
     route_partition,
 )
 from processors.dedup_sign import Signer
-from processors.faust_base import faust_table, faust_topic, new_app
-from processors.pipeline import REMARK_HEADER
+from processors.faust_base import Fronts, faust_table, faust_topic, new_app
+from processors.pipeline import REMARK_HEADER, WATERMARK_HEADER, header
 from processors.topology import create_topics
 from wirehose.article import Article
 from wirehose.errors import DropArticle
@@ -73,18 +74,29 @@ def install_dedup(
     @app.agent(source, name="dedup-sign", concurrency=1)
     async def dedup_sign(stream: faust.StreamT[Any]) -> None:
         signer = Signer()
+        fronts = Fronts(app)
         async for event in stream.events():
             message = event.message
+            origin = message.partition
+            progress = await fronts.of(message.topic, origin, message.generation_id)
+            if progress.done(message.offset):
+                continue  # read again below the commit: its probes went out the first time
             try:
                 article = Article.from_bytes(message.value, max_body_chars=settings.max_body_chars)
             except DropArticle as drop:
                 log.info(
                     "passing on invalid record reason=%s offset=%s", drop.reason, message.offset
                 )
+                progress.see(message.offset, origin, None)
                 await sink.send(key=message.key, value=message.value)
                 continue
-            origin = message.partition
-            routed = probes(article, signer.sign(article), partitions, origin)
+            stamped = header(message.headers, WATERMARK_HEADER)
+            progress.see(
+                message.offset,
+                origin,
+                datetime.fromisoformat(stamped.decode()) if stamped else event_time(article),
+            )
+            routed = probes(article, signer.sign(article), partitions, origin, progress.get(origin))
             key = article.article_id.encode()
             await verdicts.send(key=key, value=article_message(article, len(routed), origin))
             for partition, probe in routed.items():
@@ -99,12 +111,15 @@ def install_dedup(
             lateness=lateness,
             origins=partitions,
         )
+        fronts = Fronts(app)
         async for event in stream.events():
             message = event.message
             found = worker.handle(
                 message.partition,
                 Probe.from_bytes(message.value),
                 generation=message.generation_id or 0,
+                offset=message.offset,
+                progress=await fronts.of(message.topic, message.partition, message.generation_id),
             )
             for article_id, value in found:
                 await verdicts.send(key=article_id.encode(), value=value)
@@ -112,8 +127,16 @@ def install_dedup(
     @app.agent(verdicts, name="dedup-decide", concurrency=1)
     async def dedup_decide(stream: faust.StreamT[Any]) -> None:
         decider = Decider(decisions, window=window, lateness=lateness, origins=partitions)
+        fronts = Fronts(app)
         async for event in stream.events():
-            out = decider.handle(event.message.partition, event.message.value)
+            message = event.message
+            out = decider.handle(
+                message.partition,
+                message.value,
+                offset=message.offset,
+                progress=await fronts.of(message.topic, message.partition, message.generation_id),
+                committed=fronts.committed(message.topic, message.partition),
+            )
             if out is None:
                 continue
             key = out.article_id.encode()

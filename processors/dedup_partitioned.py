@@ -43,6 +43,7 @@ from processors.dedup import (
 )
 from processors.dedup_sign import Signature, bucket_partition
 from processors.dedup_store import Entry, pack_hashes, remove_member, unpack_hashes
+from processors.progress import Progress
 from wirehose.article import Article, DedupMark
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ class Probe:
     keys: tuple[str, ...]
     shingles: tuple[int, ...]
     parts: int  # how many partitions got a probe: the decider waits for that many partials
-    origin: int = 0  # the source partition it came from, whose event-time progress it shows
+    origin: int = 0  # the source partition it came from
+    # How far its origin had come when it was signed, counting only what the stages before had
+    # processed (``processors.progress``); None: nothing can be said yet.
+    watermark: datetime | None = None
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -92,6 +96,7 @@ class Probe:
                 "shingles": pack_hashes(self.shingles),
                 "parts": self.parts,
                 "origin": self.origin,
+                "wm": None if self.watermark is None else self.watermark.isoformat(),
             }
         ).encode()
 
@@ -105,18 +110,23 @@ class Probe:
             unpack_hashes(raw["shingles"]),
             int(raw["parts"]),
             int(raw.get("origin", 0)),
+            datetime.fromisoformat(raw["wm"]) if raw.get("wm") else None,
         )
 
 
 def probes(
-    article: Article, signature: Signature, partitions: int, origin: int = 0
+    article: Article,
+    signature: Signature,
+    partitions: int,
+    origin: int = 0,
+    watermark: datetime | None = None,
 ) -> dict[int, Probe]:
     """The probes to send for ``article`` read from source partition ``origin``, by bands-topic
     partition."""
     entry = new_entry(article, signature)
     routed = route(signature, partitions)
     return {
-        p: Probe(entry.article_id, entry.when, keys, entry.shingles, len(routed), origin)
+        p: Probe(entry.article_id, entry.when, keys, entry.shingles, len(routed), origin, watermark)
         for p, keys in routed.items()
     }
 
@@ -141,6 +151,7 @@ def partial_message(
     parts: int,
     best: Match | None,
     low: datetime | None = None,
+    when: datetime | None = None,
 ) -> bytes:
     """What one bands partition found for an article: its best-ranked earlier match, if any,
     and how far its slowest origin has come (``low``), which tells the deciders how long that
@@ -153,6 +164,7 @@ def partial_message(
             "parts": parts,
             "best": None if best is None else _match_to_json(best),
             "low": None if low is None else low.isoformat(),
+            "when": None if when is None else when.isoformat(),
         }
     ).encode()
 
@@ -260,6 +272,7 @@ class BandWorker:
         self.threshold, self.window, self.lateness = threshold, window, lateness
         self.origins = origins
         self._indexes: dict[int, tuple[CandidateIndex, Watermarks]] = {}
+        self._progress: dict[int, Progress] = {}
         self._generation: int | None = None
 
     def index(self, partition: int, generation: int = 0) -> CandidateIndex:
@@ -271,6 +284,7 @@ class BandWorker:
     def _partition(self, partition: int, generation: int) -> tuple[CandidateIndex, Watermarks]:
         if generation != self._generation:
             self._indexes.clear()
+            self._progress.clear()
             self._generation = generation
         known = self._indexes.get(partition)
         if known is None:
@@ -283,10 +297,30 @@ class BandWorker:
             known = self._indexes[partition] = (index, marks)
         return known
 
-    def handle(self, partition: int, probe: Probe, generation: int = 0) -> list[tuple[str, bytes]]:
-        """``(article_id, message)`` pairs for the deciders: the partial, then any backfills."""
+    def handle(
+        self,
+        partition: int,
+        probe: Probe,
+        generation: int = 0,
+        *,
+        offset: int | None = None,
+        progress: Progress | None = None,
+    ) -> list[tuple[str, bytes]]:
+        """``(article_id, message)`` pairs for the deciders: any backfills, then the partial.
+
+        ``progress`` tracks what this bands partition has processed (the agent starts it at the
+        group's committed offset); without one, probes are taken to come without holes.
+
+        The order matters. The partial reports how far this partition has come, this probe
+        included, and a decider that hears it may forget marks older than that; so the
+        backfills this probe causes go out first, ahead of any report that covers it.
+        """
         index, marks = self._partition(partition, generation)
-        if marks.observe(probe.origin, probe.when):
+        if progress is None:
+            progress = self._progress.setdefault(partition, Progress(0))
+        if progress.done(offset):
+            return []
+        if marks.is_late(probe.origin, probe.when):  # against what came before it, not after
             log.warning(
                 "article later than the dedup lateness id=%s origin=%d event_time=%s",
                 probe.article_id,
@@ -301,10 +335,15 @@ class BandWorker:
         )
         found = index.find(entry)
         index.add(entry)  # idempotent: a redelivered probe is not filed twice
+        progress.see(progress.front if offset is None else offset, probe.origin, probe.watermark)
+        for origin, watermark in progress.released.items():
+            marks.advance(origin, watermark)
         index.expire(marks.due())
-        partial = partial_message(probe.article_id, partition, probe.parts, found.best, marks.low())
-        out = [(probe.article_id, partial)]
-        out += [(other, backfill_message(other, when, match)) for other, when, match in found.later]
+        out = [(other, backfill_message(other, when, match)) for other, when, match in found.later]
+        partial = partial_message(
+            probe.article_id, partition, probe.parts, found.best, marks.low(), probe.when
+        )
+        out.append((probe.article_id, partial))
         return out
 
 
@@ -377,15 +416,42 @@ class Decider:
         self.state, self.window, self.lateness, self.origins = state, window, lateness, origins
         # Per verdicts partition, the progress each bands partition reported in its partials.
         self._bands: dict[int, Watermarks] = {}
+        self._progress: dict[int, Progress] = {}
+        self._committed: dict[int, int] = {}
         self._unsettled: dict[str, tuple[int, dict[str, Any]]] = {}
 
-    def handle(self, partition: int, message: bytes) -> Article | Remark | None:
+    def handle(
+        self,
+        partition: int,
+        message: bytes,
+        *,
+        offset: int | None = None,
+        progress: Progress | None = None,
+        committed: int | None = None,
+    ) -> Article | Remark | None:
         """The marked article once it can be decided (or again, on redelivery), a ``Remark``
-        when a backfill improves a decided mark, else None."""
+        when a backfill improves a decided mark, else None.
+
+        ``progress`` tracks what this verdicts partition has processed (see ``BandWorker``);
+        ``committed`` is the group's committed offset of it, below which nothing is read again.
+        """
+        if committed is not None:
+            self._committed[partition] = committed
+        if progress is None:
+            progress = self._progress.setdefault(partition, Progress(0))
+        progress.commit(committed)
+        if progress.done(offset):
+            return None
         raw = json.loads(message)
         kind, key = raw["kind"], raw["id"]
-        if kind == "partial" and raw.get("low"):
-            self._observe(partition, raw["partition"], datetime.fromisoformat(raw["low"]))
+        low = raw.get("low") if kind == "partial" else None
+        progress.see(
+            progress.front if offset is None else offset,
+            raw.get("partition"),
+            datetime.fromisoformat(low) if low else None,
+        )
+        for band, reported in progress.released.items():
+            self._observe(partition, int(band), reported)  # type: ignore[call-overload]
         current = dict(self.state.get(key) or {"p": partition, "partials": {}})
         if "mark" in current:
             if kind == "article":
@@ -400,9 +466,16 @@ class Decider:
             if len(current["partials"]) < raw["parts"]:
                 self.state[key + self.ARTICLE_SUFFIX] = held
             current["parts"], current["when"] = raw["parts"], raw["when"]
+            if offset is not None:
+                current["ao"] = offset  # where the article is: re-read from there, it re-decides
         elif kind == "partial":
-            current["partials"] = {**current["partials"], str(raw["partition"]): raw["best"]}
+            # A partial read again may have been computed after state expired: keep the better.
+            band = str(raw["partition"])
+            known = current["partials"].get(band)
+            current["partials"] = {**current["partials"], band: _better(known, raw["best"])}
             current.setdefault("parts", raw["parts"])
+            if raw.get("when"):
+                current.setdefault("when", raw["when"])
         else:  # a backfill before the decision: one more candidate for it
             current["extra"] = _better(current.get("extra"), raw["match"])
             current.setdefault("when", raw["when"])
@@ -432,6 +505,8 @@ class Decider:
             # tagger there still holds.
             "route": mark.duplicate_of or key,
         }
+        if "ao" in current:
+            decided["ao"] = current["ao"]
         self._unsettled[key] = (partition, decided)
         return mark_article(article, mark)
 
@@ -477,7 +552,7 @@ class Decider:
             # As many bands partitions as origins: every topic has WIREHOSE_TOPIC_PARTITIONS.
             bands = Watermarks(self.origins, window=self.window, lateness=self.lateness)
             self._bands[partition] = bands
-        bands.observe(band, low)
+        bands.advance(band, low)
 
     def _expire(self, partition: int) -> None:
         """Forget this partition's marks that no bands partition can backfill any more.
@@ -486,16 +561,22 @@ class Decider:
         it reported, since it only files on-time probes' matches; so behind the lowest report
         of all bands partitions, less window and lateness, nothing can come. The sign stage's
         progress would not do: in a backlog it runs weeks of event time ahead of the bands.
+
+        A mark also stays while its article's own message may still be read again (at or above
+        the committed offset): forgotten, a re-read would decide that article anew against state
+        that has expired meanwhile, and overwrite its mark.
         """
         marks = self._bands.get(partition)
         cutoff = marks.due() if marks is not None else None
         if cutoff is None:
             return
+        committed = self._committed.get(partition)
         for key, value in list(self.state.items()):
             if (
                 isinstance(value, dict)  # a held article is a string; it goes when decided
                 and value.get("p") == partition
                 and "when" in value
                 and datetime.fromisoformat(value["when"]) < cutoff
+                and ("ao" not in value or (committed is not None and value["ao"] < committed))
             ):
                 del self.state[key]

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import faust
+from faust.types import TP
 
 from processors import topology
 from processors.pipeline import REMARK_HEADER, BatchResult, RawRecord, is_remark
+from processors.progress import Progress
 from wirehose.deadletter import DeadLetter
 from wirehose.settings import Settings
 
@@ -98,7 +100,44 @@ def record_of(event: Any) -> RawRecord:
         partition=message.partition,
         offset=message.offset,
         remark=is_remark(message.headers),
+        generation=message.generation_id,
     )
+
+
+class Fronts:
+    """A ``Progress`` per input partition of one agent (``processors.progress``), started at
+    the group's committed offset, and started again at every consumer generation: a partition
+    may have changed hands and come back, and only the commit says what was processed."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self._generation: int | None = None
+        self._by_tp: dict[Any, Progress] = {}
+
+    async def of(self, topic: str, partition: int, generation: int | None) -> Progress:
+        if generation != self._generation:
+            self._by_tp.clear()
+            self._generation = generation
+        tp = TP(topic, partition)
+        progress = self._by_tp.get(tp)
+        if progress is None:
+            progress = self._by_tp[tp] = Progress(await self._start(tp))
+        progress.commit(self.committed(topic, partition))
+        return progress
+
+    def committed(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset of the partition, as this consumer knows it."""
+        consumer: Any = self.app.consumer
+        found = consumer._committed_offset.get(TP(topic, partition))
+        return None if found is None else int(found)
+
+    async def _start(self, tp: Any) -> int:
+        consumer: Any = self.app.consumer
+        committed = consumer._committed_offset.get(tp)
+        if committed is not None:
+            return int(committed)
+        earliest = await consumer.earliest_offsets(tp)  # never committed: the start of the log
+        return int(earliest.get(tp) or 0)
 
 
 async def pass_remark(out: faust.TopicT, record: RawRecord) -> None:
@@ -118,6 +157,7 @@ async def forward_batches(
     overlap: bool = False,
     same_partition: bool = False,
     pass_remarks: bool = False,
+    stamp: Callable[[RawRecord], Sequence[tuple[str, bytes]]] | None = None,
 ) -> None:
     """The loop of every batch agent: run, publish the articles and dead letters, then ack.
 
@@ -126,7 +166,8 @@ async def forward_batches(
     ``same_partition`` sends each article to the partition its record came from, so that the
     output topic keeps each input partition's order (dedup tracks event-time progress per
     origin partition). ``pass_remarks`` forwards dedup re-marks unchanged, after the batch's
-    articles: a re-mark always follows its article.
+    articles: a re-mark always follows its article. ``stamp`` gives the headers to send each
+    article with, from the record it came from.
 
     With ``overlap``, the next batch is read and handed to ``run`` while the previous one is
     still running or being published; batches are still published and acked in the order they
@@ -139,8 +180,12 @@ async def forward_batches(
             observe(len(records), result)
         for n, article in enumerate(result.articles):
             partition = result.records[n].partition if same_partition else None
+            headers = list(stamp(result.records[n])) if stamp is not None else None
             await out.send(
-                key=article.article_id.encode(), value=article.to_bytes(), partition=partition
+                key=article.article_id.encode(),
+                value=article.to_bytes(),
+                partition=partition,
+                headers=headers,
             )
         for record in records:
             if pass_remarks and record.remark:

@@ -40,6 +40,9 @@ class BatchStep(Step, Protocol):
 # The Kafka header that marks a record as a dedup re-mark (``processors.dedup_partitioned.Remark``)
 # rather than an article: the stages after dedup pass it along untouched, the sink applies it.
 REMARK_HEADER = ("wirehose-kind", b"remark")
+# The header validate stamps on each article: how far its raw partition has come in event time,
+# counting only records processed without a hole before them (``processors.progress``).
+WATERMARK_HEADER = "wirehose-watermark"
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,24 @@ class RawRecord:
     partition: int | None = None
     offset: int | None = None
     remark: bool = False  # carries REMARK_HEADER
+    generation: int | None = None  # the consumer generation it was read in
+
+
+def header(headers: object, name: str) -> bytes | None:
+    """The value of header ``name`` in Kafka ``headers`` (pairs or a mapping), if present."""
+    if not headers:
+        return None
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for key, value in pairs:  # type: ignore[attr-defined]
+        if key == name:
+            return bytes(value)
+    return None
 
 
 def is_remark(headers: object) -> bool:
     """Whether Kafka ``headers`` (pairs or a mapping, as Faust hands them over) mark a remark."""
-    if not headers:
-        return False
-    pairs = headers.items() if isinstance(headers, dict) else headers
     name, value = REMARK_HEADER
-    return any(tuple(pair) == (name, value) for pair in pairs)  # type: ignore[attr-defined]
+    return header(headers, name) == value
 
 
 @dataclass

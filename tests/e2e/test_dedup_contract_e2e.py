@@ -15,12 +15,15 @@ and the archive trickles in, in arrival order.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
@@ -33,6 +36,7 @@ from wirehose.local import count_indexed, worker_process
 from wirehose.offsets import KafkaOffsets, group_lag
 from wirehose.settings import Settings
 
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "dedup-contract.json"
 DEADLINE = 600.0  # a bound on waiting for the drain, not a speed assertion
 PACE_SECONDS = 0.03  # between two records of a paced replay
 FAST_REBALANCE_ENV = {"BROKER_SESSION_TIMEOUT": "10", "BROKER_HEARTBEAT_INTERVAL": "1"}
@@ -103,6 +107,20 @@ def drained(settings: Settings, ids: set[str], es: Elasticsearch) -> bool:
     return True
 
 
+def entity_sources(settings: Settings, count: int) -> dict[str, int]:
+    """Articles tagged by spaCy and given their original's entities, summed over the workers."""
+    totals = {"ner": 0, "reused": 0}
+    for n in range(count):
+        text = httpx.get(f"http://127.0.0.1:{settings.worker_web_port + n}/metrics").text
+        for source in totals:
+            found = re.search(
+                rf'wirehose_entities_articles_total{{[^}}]*source="{source}"[^}}]*}} ([0-9.e+]+)',
+                text,
+            )
+            totals[source] += int(float(found.group(1))) if found else 0
+    return totals
+
+
 @contextlib.contextmanager
 def workers(settings: Settings, count: int, logs: Path) -> Iterator[list[Any]]:
     with contextlib.ExitStack() as stack:
@@ -135,6 +153,16 @@ def wait_drained(
     raise AssertionError(f"the pipeline did not drain within {DEADLINE:.0f}s\n" + tails(logs))
 
 
+def record(combination: str, **figures: Any) -> None:
+    """Keep each combination's figures in bench/results/dedup-contract.json."""
+    results = {}
+    if RESULTS.exists():
+        results = json.loads(RESULTS.read_text())
+    results[combination] = figures
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(dict(sorted(results.items())), indent=2) + "\n")
+
+
 def tails(logs: Path) -> str:
     return "\n".join(
         f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(logs.glob("*.log"))
@@ -159,20 +187,33 @@ def test_indexed_marks_equal_the_reference_detector(
     ids = {article.article_id for _, article in deliveries}
     expected = reference(settings, corpus)
     try:
-        if mode == "backlog":
-            send(settings, deliveries)
-            with workers(settings, worker_count, tmp_path) as procs:
-                wait_drained(settings, ids, es, procs, tmp_path)
-        else:
-            with workers(settings, worker_count, tmp_path) as procs:
+        with contextlib.ExitStack() as running:
+            if mode == "backlog":
+                send(settings, deliveries)
+            procs = running.enter_context(workers(settings, worker_count, tmp_path))
+            if mode == "paced":
                 send(settings, deliveries, pace=PACE_SECONDS)
-                wait_drained(settings, ids, es, procs, tmp_path)
+            wait_drained(settings, ids, es, procs, tmp_path)
+            tagged = entity_sources(settings, worker_count)
         found = indexed_marks(es, settings.index_alias)
     finally:
         cleanup(settings, es)
     assert set(found) == ids  # every article once, nothing else
     differing = {i: (found[i], expected[i]) for i in ids if found[i] != expected[i]}
     copies = sum(not mark[0] for mark in expected.values())
+    record(
+        f"{partitions}p-{worker_count}w-{mode}",
+        articles=len(ids),
+        copies=copies,
+        canonicals=len(ids) - copies,
+        groups=len({mark[1] for mark in expected.values() if mark[1]}),
+        marks_differing=len(differing),
+        re_marks=sum(
+            p.read_text(errors="replace").count("re-marks id=") for p in tmp_path.glob("*.log")
+        ),
+        entities_reused=tagged["reused"],
+        entities_ner=tagged["ner"],
+    )
     assert not differing, (
         f"{len(differing)} of {len(ids)} marks differ from the reference "
         f"(indexed, reference): {differing}"

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from processors.dedup import CANONICAL, WireCopyDetector
+from processors.dedup import CANONICAL, WireCopyDetector, event_time
 from processors.dedup_eval import load_corpus
 from processors.dedup_partitioned import (
     BandWorker,
@@ -64,7 +64,8 @@ class Cluster:
         return [message for _, message in self.bands.handle(partition, probe, self.generation)]
 
     def sign(self, article: Article) -> tuple[bytes, dict[int, Probe]]:
-        routed = probes(article, self.signer.sign(article), self.partitions)
+        # One source read in order: how far it has come is the article's own event time.
+        routed = probes(article, self.signer.sign(article), self.partitions, 0, event_time(article))
         return article_message(article, len(routed)), routed
 
     def run(self, article: Article) -> Article:

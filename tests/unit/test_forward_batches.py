@@ -34,6 +34,7 @@ class FakeStream:
                         partition=0,
                         offset=offset,
                         headers=None,
+                        generation_id=1,
                     )
                 )
                 for offset in offsets
