@@ -98,7 +98,7 @@ def create_app(
             for record in records:
                 assert record.topic is not None
                 assert record.partition is not None
-                progress = await fronts.of(record.topic, record.partition, record.generation)
+                progress = fronts.of(record.topic, record.partition, record.generation)
                 if not progress.done(record.offset):  # below the commit: sent the first time
                     fresh.append(record)
             records = fresh
@@ -109,7 +109,7 @@ def create_app(
             for record in records:  # rejected ones too: they are processed, not a hole
                 assert record.topic is not None
                 assert record.partition is not None
-                progress = await fronts.of(record.topic, record.partition, record.generation)
+                progress = fronts.of(record.topic, record.partition, record.generation)
                 progress.see(record.offset or 0, record.partition, when.get(id(record)))
                 watermark = progress.get(record.partition)
                 if watermark is not None:

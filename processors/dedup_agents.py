@@ -78,7 +78,7 @@ def install_dedup(
         async for event in stream.events():
             message = event.message
             origin = message.partition
-            progress = await fronts.of(message.topic, origin, message.generation_id)
+            progress = fronts.of(message.topic, origin, message.generation_id)
             if progress.done(message.offset):
                 continue  # read again below the commit: its probes went out the first time
             try:
@@ -119,7 +119,7 @@ def install_dedup(
                 Probe.from_bytes(message.value),
                 generation=message.generation_id or 0,
                 offset=message.offset,
-                progress=await fronts.of(message.topic, message.partition, message.generation_id),
+                progress=fronts.of(message.topic, message.partition, message.generation_id),
             )
             for article_id, value in found:
                 await verdicts.send(key=article_id.encode(), value=value)
@@ -134,7 +134,7 @@ def install_dedup(
                 message.partition,
                 message.value,
                 offset=message.offset,
-                progress=await fronts.of(message.topic, message.partition, message.generation_id),
+                progress=fronts.of(message.topic, message.partition, message.generation_id),
                 committed=fronts.committed(message.topic, message.partition),
             )
             if out is None:

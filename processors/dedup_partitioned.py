@@ -335,7 +335,9 @@ class BandWorker:
         )
         found = index.find(entry)
         index.add(entry)  # idempotent: a redelivered probe is not filed twice
-        progress.see(progress.front if offset is None else offset, probe.origin, probe.watermark)
+        progress.see(
+            offset if offset is not None else progress.front or 0, probe.origin, probe.watermark
+        )
         for origin, watermark in progress.released.items():
             marks.advance(origin, watermark)
         index.expire(marks.due())
@@ -446,7 +448,7 @@ class Decider:
         kind, key = raw["kind"], raw["id"]
         low = raw.get("low") if kind == "partial" else None
         progress.see(
-            progress.front if offset is None else offset,
+            offset if offset is not None else progress.front or 0,
             raw.get("partition"),
             datetime.fromisoformat(low) if low else None,
         )

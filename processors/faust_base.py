@@ -105,23 +105,24 @@ def record_of(event: Any) -> RawRecord:
 
 
 class Fronts:
-    """A ``Progress`` per input partition of one agent (``processors.progress``), started at
-    the group's committed offset, and started again at every consumer generation: a partition
-    may have changed hands and come back, and only the commit says what was processed."""
+    """A ``Progress`` per input partition of one agent (``processors.progress``), kept up to
+    date with the group's committed offsets, and started afresh at every consumer generation:
+    a partition may have changed hands and come back. Nothing here asks the broker anything:
+    an agent must never wait on the consumer that feeds it."""
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self._generation: int | None = None
         self._by_tp: dict[Any, Progress] = {}
 
-    async def of(self, topic: str, partition: int, generation: int | None) -> Progress:
+    def of(self, topic: str, partition: int, generation: int | None) -> Progress:
         if generation != self._generation:
             self._by_tp.clear()
             self._generation = generation
         tp = TP(topic, partition)
         progress = self._by_tp.get(tp)
         if progress is None:
-            progress = self._by_tp[tp] = Progress(await self._start(tp))
+            progress = self._by_tp[tp] = Progress(None)
         progress.commit(self.committed(topic, partition))
         return progress
 
@@ -130,14 +131,6 @@ class Fronts:
         consumer: Any = self.app.consumer
         found = consumer._committed_offset.get(TP(topic, partition))
         return None if found is None else int(found)
-
-    async def _start(self, tp: Any) -> int:
-        consumer: Any = self.app.consumer
-        committed = consumer._committed_offset.get(tp)
-        if committed is not None:
-            return int(committed)
-        earliest = await consumer.earliest_offsets(tp)  # never committed: the start of the log
-        return int(earliest.get(tp) or 0)
 
 
 async def pass_remark(out: faust.TopicT, record: RawRecord) -> None:

@@ -23,42 +23,54 @@ from datetime import datetime
 class Progress:
     """One input partition: ``see`` each processed record; ``released`` is what may be trusted.
 
-    A record counts once everything below it has been processed (the *front*) and, when the
-    group's committed offset is known (``commit``), once it lies below that too: a record at or
-    above the commit may still be read again after a restart or a rebalance, and must then find
-    the state it found the first time, so what it carries cannot move expiry yet.
+    A record counts once it lies below the group's committed offset (``commit``): a record at
+    or above the commit may still be read again after a restart or a rebalance, and must then
+    find the state it found the first time, so what it carries cannot move expiry yet. The
+    commit never passes an unprocessed record (``processors.faust_patches``), so below it there
+    is no hole. Without a commit to go by (``start`` given, as in one process), a record counts
+    once everything from ``start`` up to it has been seen.
     """
 
-    def __init__(self, start: int) -> None:
-        self.front = start  # every offset below it has been processed
+    def __init__(self, start: int | None = 0) -> None:
+        self.front = start  # every offset below it has been seen (None: go by the commit)
         self.committed: int | None = None
         self.released: dict[Hashable, datetime] = {}
-        self._released_to = start
+        self._released_to = start  # None until the first commit is known
         self._seen: dict[int, tuple[Hashable, datetime | None]] = {}
 
     def commit(self, offset: int | None) -> None:
         """The group's committed offset for this partition (it only moves forward)."""
-        if offset is not None and (self.committed is None or offset > self.committed):
-            self.committed = offset
-            self._release()
+        if offset is None or (self.committed is not None and offset <= self.committed):
+            return
+        self.committed = offset
+        if self._released_to is None:
+            # What lies below the first commit this process knows was processed before it
+            # started: nothing it saw there can be claimed.
+            self._released_to = offset
+            self._seen = {o: seen for o, seen in self._seen.items() if o >= offset}
+        self._release()
 
     def see(self, offset: int, key: Hashable, watermark: datetime | None) -> None:
         """Record that the record at ``offset`` was processed; it carries ``watermark`` (if any)
         for ``key``. Offsets already counted are repeats (a re-read) and change nothing."""
-        if offset < self._released_to or offset in self._seen:
+        if (self._released_to is not None and offset < self._released_to) or offset in self._seen:
             return
         self._seen[offset] = (key, watermark)
-        while self.front in self._seen:
-            self.front += 1
+        if self.front is not None:
+            while self.front in self._seen:
+                self.front += 1
         self._release()
 
     def _release(self) -> None:
-        limit = self.front if self.committed is None else min(self.front, self.committed)
-        while self._released_to < limit:
-            key, mark = self._seen.pop(self._released_to)
+        if self._released_to is None:
+            return
+        limits = [limit for limit in (self.front, self.committed) if limit is not None]
+        limit = min(limits)
+        for offset in sorted(o for o in self._seen if o < limit):
+            key, mark = self._seen.pop(offset)
             if mark is not None and (key not in self.released or mark > self.released[key]):
                 self.released[key] = mark
-            self._released_to += 1
+        self._released_to = max(self._released_to, limit)
 
     def done(self, offset: int | None) -> bool:
         """Whether the record at ``offset`` is below the group's commit: a record read again

@@ -64,6 +64,7 @@ class Simulated:
         self.logs: dict[tuple[str, int], list[Any]] = {}
         self.position: dict[tuple[str, int], int] = {}
         self.committed: dict[tuple[str, int], int] = {}
+        self.processed: dict[tuple[str, int], set[int]] = {}
         self.progress: dict[tuple[str, int], Progress] = {}
         self.marks: dict[str, DedupMark] = {}
         self.remarks = 0
@@ -74,33 +75,40 @@ class Simulated:
     def verdict_partition(self, article_id: str) -> int:
         return int(article_id[:8], 16) % self.partitions
 
+    def front(self, key: tuple[str, int]) -> int:
+        """The first offset of ``key``'s log not processed yet (what Faust may commit)."""
+        processed = self.processed.setdefault(key, set())
+        front = self.committed.get(key, 0)
+        while front in processed:
+            front += 1
+        return front
+
     def ready(self) -> list[tuple[str, int]]:
         """Queues with something to read, or a hole to heal (read again from the commit)."""
         return [
             k
             for k, log in self.logs.items()
-            if self.position.get(k, 0) < len(log)
-            or self.progress.setdefault(k, Progress(0)).front < len(log)
+            if self.position.get(k, 0) < len(log) or self.front(k) < len(log)
         ]
 
     def take(self, key: tuple[str, int]) -> tuple[int, Any]:
         log, at = self.logs[key], self.position.get(key, 0)
-        progress = self.progress.setdefault(key, Progress(0))
         if at >= len(log):  # read to the end with a hole behind: the re-read heals it
-            self.committed[key] = progress.front
-            at = progress.front
+            self.committed[key] = self.front(key)
+            at = self.front(key)
         roll = self.rng.random()
         if roll < 0.03 and at + 3 < len(log):
             at += self.rng.randint(1, 3)  # dropped unread: a hole the commit cannot pass
         elif roll < 0.05 and self.committed.get(key, 0) < at:
             at = self.committed.get(key, 0)  # read again from the committed offset
         if self.rng.random() < 0.3:
-            self.committed[key] = progress.front
+            self.committed[key] = self.front(key)  # Faust commits up to the first unacked
         self.position[key] = at + 1
         return at, log[at]
 
     def step(self, topic: str, partition: int, offset: int, item: Any) -> None:
-        progress = self.progress.setdefault((topic, partition), Progress(0))
+        self.processed.setdefault((topic, partition), set()).add(offset)
+        progress = self.progress.setdefault((topic, partition), Progress(None))
         progress.commit(self.committed.get((topic, partition), 0))
         if topic == "source":
             if progress.done(offset):

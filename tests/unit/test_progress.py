@@ -55,3 +55,18 @@ def test_keys_are_tracked_apart_and_records_without_a_watermark_still_move_the_f
     progress.see(1, "b", None)  # a rejected record: processed, says nothing
     progress.see(2, "b", day(2))
     assert (progress.get("a"), progress.get("b"), progress.front) == (day(3), day(2), 3)
+
+
+def test_without_a_start_only_the_commit_says_what_was_processed() -> None:
+    progress = Progress(None)  # as in the worker: where the partition starts is the commit
+    progress.see(7, "a", day(1))
+    progress.see(9, "a", day(3))  # 8 not processed yet, but the commit will not pass it
+    assert progress.get("a") is None
+    progress.commit(7)  # the first commit known: 7 and up are ours
+    assert progress.get("a") is None
+    progress.commit(8)
+    assert progress.get("a") == day(1)
+    progress.see(8, "a", day(2))
+    progress.commit(10)
+    assert progress.get("a") == day(3)
+    assert progress.done(9)
