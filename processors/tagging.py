@@ -35,17 +35,38 @@ class CopyAwareTagger:
         return self.process_batch([article])[0]
 
     def process_batch(self, articles: Sequence[Article]) -> list[Article]:
+        """Copies of originals already tagged reuse their entities; the rest go through NER
+        together, except copies whose original is in this same batch: they wait for it (in a
+        backlog, a story and its copies often arrive in one batch)."""
         done: dict[int, Article] = {}
         for position, article in enumerate(articles):
             reused = self._from_original(article)
             if reused is not None:
                 done[position] = reused
-        pending = [(position, a) for position, a in enumerate(articles) if position not in done]
+        in_batch = {a.article_id for p, a in enumerate(articles) if p not in done}
+        waiting = {
+            p
+            for p, a in enumerate(articles)
+            if p not in done
+            and a.dedup is not None
+            and a.dedup.duplicate_of in in_batch
+            and a.dedup.duplicate_of != a.article_id
+        }
+        pending = [(p, a) for p, a in enumerate(articles) if p not in done and p not in waiting]
         if pending:
             tagged = self.tagger.process_batch([article for _, article in pending])
             done.update(zip((position for position, _ in pending), tagged, strict=True))
-        self.counts["reused"] += len(articles) - len(pending)
-        self.counts["ner"] += len(pending)
+            for article in tagged:
+                self._remember(article)
+        ner = len(pending)
+        for position in sorted(waiting):
+            reused = self._from_original(articles[position])
+            if reused is None:  # its original is itself a copy tagged from elsewhere: NER
+                reused = self.tagger.process_batch([articles[position]])[0]
+                ner += 1
+            done[position] = reused
+        self.counts["reused"] += len(articles) - ner
+        self.counts["ner"] += ner
         result = [done[position] for position in range(len(articles))]
         for article in result:
             self._remember(article)
