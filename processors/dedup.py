@@ -267,10 +267,14 @@ class CandidateIndex:
                 break
         found_later = []
         for rank, other_id in sorted(later):
+            known = self.store.best(other_id)
+            if known is not None and known < entry.rank:
+                continue  # it has a better original already: this one cannot change its mark
             match = self._verify(entry, other_id, entry.rank, other_id in twins)
             verified += other_id not in twins
             if match is not None:
                 found_later.append((other_id, rank[0], match))
+                self.store.improve(other_id, entry.rank)
         return Found(best, tuple(found_later), verified)
 
     def _verify(
@@ -288,9 +292,12 @@ class CandidateIndex:
             return None
         return Match(rank[1], rank, score, "minhash")
 
-    def add(self, entry: Entry) -> None:
-        """File ``entry`` under all its buckets (a redelivery is filed once)."""
+    def add(self, entry: Entry, found: Found | None = None) -> None:
+        """File ``entry`` under all its buckets (a redelivery is filed once), with the best
+        earlier match ``find`` found for it."""
         if self.store.get(entry.article_id) is None:
+            if found is not None and found.best is not None:
+                entry = entry.model_copy(update={"best": found.best.rank})
             self.store.put(entry)
 
     def expire(self, before: datetime | None) -> int:
@@ -358,7 +365,7 @@ class WireCopyDetector:
         if late:
             log.info("late original id=%s supersedes=%s", article.article_id, ",".join(late))
         self.watermarks.observe(0, entry.when)
-        self.index.add(entry.model_copy(update={"mark": mark}))
+        self.index.add(entry.model_copy(update={"mark": mark}), found)
         self.index.expire(self.watermarks.due())
         return Verdict(
             mark=mark, matches=tuple(matches), supersedes=late, candidates=found.candidates

@@ -197,6 +197,7 @@ class TableDedupStore:
         self.prefix = f"{partition}:"
         self._buckets: dict[str, list[str]] = {}
         self._ranks: dict[str, tuple[datetime, str]] = {}
+        self._best: dict[str, tuple[datetime, str]] = {}
         filed = [
             Entry.model_validate(raw)
             for key, raw in list(entries.items())
@@ -207,6 +208,8 @@ class TableDedupStore:
 
     def _file(self, entry: Entry) -> None:
         self._ranks[entry.article_id] = entry.rank
+        if entry.best is not None:
+            self._best[entry.article_id] = entry.best
         for bucket in entry.bucket_keys:
             members = self._buckets.setdefault(bucket, [])
             if entry.article_id not in members:
@@ -218,6 +221,16 @@ class TableDedupStore:
 
     def rank(self, article_id: str) -> tuple[datetime, str] | None:
         return self._ranks.get(article_id)
+
+    def best(self, article_id: str) -> tuple[datetime, str] | None:
+        return self._best.get(article_id)
+
+    def improve(self, article_id: str, rank: tuple[datetime, str]) -> None:
+        # In memory only: after a rebuild the filed best is known again, worse at most, which
+        # costs a verification, never a wrong mark.
+        known = self._best.get(article_id)
+        if article_id in self._ranks and (known is None or rank < known):
+            self._best[article_id] = rank
 
     def put(self, entry: Entry) -> None:
         key = self.prefix + entry.article_id
@@ -238,6 +251,7 @@ class TableDedupStore:
         for article_id in old:
             entry = self.get(article_id)
             del self._ranks[article_id]
+            self._best.pop(article_id, None)
             if entry is None:
                 continue
             for bucket in entry.bucket_keys:
@@ -334,7 +348,7 @@ class BandWorker:
             shingles=probe.shingles,
         )
         found = index.find(entry)
-        index.add(entry)  # idempotent: a redelivered probe is not filed twice
+        index.add(entry, found)  # idempotent: a redelivered probe is not filed twice
         progress.see(
             offset if offset is not None else progress.front or 0, probe.origin, probe.watermark
         )

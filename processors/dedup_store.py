@@ -45,6 +45,9 @@ class Entry(BaseModel):
     # The mark it was given; None in a band partition of the worker, which only proposes and
     # verifies (the mark is decided where all partitions' matches meet, see dedup_agents).
     mark: DedupMark | None = None
+    # The rank of the best earlier match found where it was filed: an article ranked after
+    # that cannot become its original, so it need not be verified against it.
+    best: tuple[datetime, str] | None = None
 
     @property
     def rank(self) -> tuple[datetime, str]:
@@ -89,6 +92,14 @@ class DedupStore(Protocol):
         """The stored entry's rank without decoding its shingles (``None`` when unknown)."""
         ...
 
+    def best(self, article_id: str) -> tuple[datetime, str] | None:
+        """The rank of the best earlier match known for the entry here, if any."""
+        ...
+
+    def improve(self, article_id: str, rank: tuple[datetime, str]) -> None:
+        """A better earlier match for the entry was found here (kept if better than known)."""
+        ...
+
     def expire(self, before: datetime) -> int:
         """Forget every entry whose event time is before ``before``; return how many."""
         ...
@@ -123,6 +134,15 @@ class InMemoryDedupStore:
     def rank(self, article_id: str) -> tuple[datetime, str] | None:
         entry = self._entries.get(article_id)
         return None if entry is None else entry.rank
+
+    def best(self, article_id: str) -> tuple[datetime, str] | None:
+        entry = self._entries.get(article_id)
+        return None if entry is None else entry.best
+
+    def improve(self, article_id: str, rank: tuple[datetime, str]) -> None:
+        entry = self._entries.get(article_id)
+        if entry is not None and (entry.best is None or rank < entry.best):
+            self._entries[article_id] = entry.model_copy(update={"best": rank})
 
     def bucket_count(self) -> int:
         return len(self._buckets)
