@@ -156,10 +156,10 @@ def marks(es: Elasticsearch, settings: Settings) -> dict[str, Mark]:
         search_after = page[-1]["sort"]
 
 
-def enriched_records(settings: Settings, *, idle_ms: int = 3000) -> Counter[str]:
-    """Article records per id on the enriched topic (dedup re-marks are not articles)."""
+def read_topic(settings: Settings, topic: str, *, idle_ms: int) -> list[Any]:
+    """Every record on ``topic`` so far (reads until idle for ``idle_ms``)."""
     consumer = KafkaConsumer(
-        settings.topic_enriched,
+        topic,
         bootstrap_servers=settings.kafka_servers,
         auto_offset_reset="earliest",
         consumer_timeout_ms=idle_ms,
@@ -168,30 +168,24 @@ def enriched_records(settings: Settings, *, idle_ms: int = 3000) -> Counter[str]
         max_partition_fetch_bytes=64 * 1024 * 1024,
     )
     try:
-        return Counter(
-            message.key.decode()
-            for message in consumer
-            if message.key and not is_remark(message.headers)
-        )
+        return list(consumer)
     finally:
         consumer.close()
+
+
+def enriched_records(settings: Settings, *, idle_ms: int = 3000) -> Counter[str]:
+    """Article records per id on the enriched topic (dedup re-marks are not articles)."""
+    return Counter(
+        message.key.decode()
+        for message in read_topic(settings, settings.topic_enriched, idle_ms=idle_ms)
+        if message.key and not is_remark(message.headers)
+    )
 
 
 def dead_letters(settings: Settings, *, idle_ms: int = 5000) -> list[DeadLetter]:
     """Everything on the dead-letter topic so far (reads until idle)."""
-    consumer = KafkaConsumer(
-        settings.topic_dead_letter,
-        bootstrap_servers=settings.kafka_servers,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=idle_ms,
-        group_id=None,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=64 * 1024 * 1024,
-    )
-    try:
-        return [DeadLetter.from_bytes(message.value) for message in consumer]
-    finally:
-        consumer.close()
+    records = read_topic(settings, settings.topic_dead_letter, idle_ms=idle_ms)
+    return [DeadLetter.from_bytes(message.value) for message in records]
 
 
 def tally(
