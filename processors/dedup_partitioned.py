@@ -403,9 +403,10 @@ class Decider:
     """Stage 3: collect an article and its partials; decide; remember the mark; re-mark.
 
     State per article_id (JSON values, reassigned on each change so the changelog has them):
-    pending ``{"p", "parts", "partials", "extra"}``, then decided ``{"p", "when", "mark", "to"}``
-    (``to``: the rank the mark points at, its own for a canonical, and whether by exact text); and, while pending, the
-    article itself under ``article_id + ARTICLE_SUFFIX``. The article is kept apart because it
+    pending ``{"p", "when", "parts", "partials", "extra", "ao"}``, then decided ``{"p", "when",
+    "mark", "to", "route", "ao"}`` (``to``: the rank the mark points at, its own for a
+    canonical, and whether by exact text; ``route``: see ``route``; ``ao``: the offset of the
+    article's own message); and, while pending, the article itself under ``article_id + ARTICLE_SUFFIX``. The article is kept apart because it
     is the large part (body and raw text) and is written once, while the small record is
     rewritten with every partial. A redelivered article gets its remembered mark again; late
     partials are ignored. A backfill - an earlier-ranked copy found after the decision - moves
