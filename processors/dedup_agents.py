@@ -98,7 +98,7 @@ def install_dedup(
             )
             routed = probes(article, signer.sign(article), partitions, origin, progress.get(origin))
             key = article.article_id.encode()
-            await verdicts.send(key=key, value=article_message(article, len(routed), origin))
+            await verdicts.send(key=key, value=article_message(article, len(routed)))
             for partition, probe in routed.items():
                 await bands.send(key=key, value=probe.to_bytes(), partition=partition)
 

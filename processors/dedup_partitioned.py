@@ -131,7 +131,7 @@ def probes(
     }
 
 
-def article_message(article: Article, parts: int, origin: int = 0) -> bytes:
+def article_message(article: Article, parts: int) -> bytes:
     """The decider's copy of the article, saying how many partials to expect."""
     return json.dumps(
         {
@@ -139,7 +139,6 @@ def article_message(article: Article, parts: int, origin: int = 0) -> bytes:
             "id": article.article_id,
             "when": event_time(article).isoformat(),
             "parts": parts,
-            "origin": origin,
             "article": article.to_bytes().decode(),
         }
     ).encode()
@@ -434,7 +433,6 @@ class Decider:
         # Per verdicts partition, the progress each bands partition reported in its partials.
         self._bands: dict[int, Watermarks] = {}
         self._progress: dict[int, Progress] = {}
-        self._committed: dict[int, int] = {}
         self._unsettled: dict[str, tuple[int, dict[str, Any]]] = {}
 
     def handle(
@@ -452,10 +450,9 @@ class Decider:
         ``progress`` tracks what this verdicts partition has processed (see ``BandWorker``);
         ``committed`` is the group's committed offset of it, below which nothing is read again.
         """
-        if committed is not None:
-            self._committed[partition] = committed
         if progress is None:
             progress = self._progress.setdefault(partition, Progress(0))
+        self._progress[partition] = progress  # the agent's, when it passes one: _expire reads it
         progress.commit(committed)
         if progress.done(offset):
             return None
@@ -587,7 +584,8 @@ class Decider:
         cutoff = marks.due() if marks is not None else None
         if cutoff is None:
             return
-        committed = self._committed.get(partition)
+        known = self._progress.get(partition)
+        committed = known.committed if known is not None else None
         for key, value in list(self.state.items()):
             if (
                 isinstance(value, dict)  # a held article is a string; it goes when decided

@@ -125,7 +125,7 @@ class Simulated:
             self.put(
                 "verdicts",
                 self.verdict_partition(article.article_id),
-                article_message(article, len(routed), partition),
+                article_message(article, len(routed)),
             )
             for p, probe in routed.items():
                 self.put("bands", p, probe.to_bytes())
