@@ -1,6 +1,6 @@
 """The enrichment pipeline as plain objects: raw Kafka records in, enriched articles or dead letters out.
 
-The Faust agents in ``processors.app`` are thin shells around this: they hand over a batch of
+The Faust agents in ``processors.worker.app`` are thin shells around this: they hand over a batch of
 records and publish what comes back. Everything here runs, and is unit-tested, without a broker.
 
 A step is anything with a ``step_id`` and ``process(article) -> Article`` that raises
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from wirehose.article import Article
-from wirehose.deadletter import DeadLetter
-from wirehose.errors import DropArticle
+from wirehose.core.article import Article
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.errors import DropArticle
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class BatchStep(Step, Protocol):
     def process_batch(self, articles: Sequence[Article]) -> list[Article]: ...
 
 
-# The Kafka header that marks a record as a dedup re-mark (``processors.dedup_partitioned.Remark``)
+# The Kafka header that marks a record as a dedup re-mark (``processors.dedup.partitioned.Remark``)
 # rather than an article: the stages after dedup pass it along untouched, the sink applies it.
 REMARK_HEADER = ("wirehose-kind", b"remark")
 # The header validate stamps on each article: how far its raw partition has come in event time,

@@ -3,7 +3,7 @@
 A stage that expires state by event time must not let its watermark run ahead of records it
 has not processed yet. Kafka delivers a partition in order, but a worker does not always
 process it in order: at a rebalance Faust can drop messages it fetched, process the ones after
-them, and read the dropped ones again later (``processors.faust_rereads``). In a backlog those
+them, and read the dropped ones again later (``processors.worker.rereads``). In a backlog those
 stragglers can be days of event time behind everything processed meanwhile; had the watermark
 counted what came after them, the state they need would be gone when they finally arrive.
 
@@ -26,7 +26,7 @@ class Progress:
     A record counts once it lies below the group's committed offset (``commit``): a record at
     or above the commit may still be read again after a restart or a rebalance, and must then
     find the state it found the first time, so what it carries cannot move expiry yet. The
-    commit never passes an unprocessed record (``processors.faust_patches``), so below it there
+    commit never passes an unprocessed record (``processors.worker.patches``), so below it there
     is no hole. Without a commit to go by (``start`` given, as in one process), a record counts
     once everything from ``start`` up to it has been seen.
     """

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from producers.kafka import ensure_topics
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
 
 Width = Literal["all", "one"]  # WIREHOSE_TOPIC_PARTITIONS partitions, or a single one
 

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from producers.kafka import ArticleProducer, DeliveryReport, ensure_topics
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from producers import textrules as rules
-from wirehose.errors import ExtractionError
+from wirehose.core import textrules as rules
+from wirehose.core.errors import ExtractionError
 
 _BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",

@@ -24,8 +24,8 @@ from defusedxml import DefusedXmlException
 
 from producers.extract import PageText, html_to_text, tidy_body
 from producers.fetch import FetchError, check_url
-from wirehose.article import Article
-from wirehose.errors import ExtractionError, FeedError
+from wirehose.core.article import Article
+from wirehose.core.errors import ExtractionError, FeedError
 
 log = logging.getLogger(__name__)
 

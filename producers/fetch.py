@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from wirehose import __version__
-from wirehose.errors import FetchError
+from wirehose.core.errors import FetchError
 
 USER_AGENT = f"wirehose/{__version__} (+https://example.invalid/wirehose)"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from producers.seeds import PRODUCER, parse_article_text
-from wirehose.article import Article
-from wirehose.errors import DropArticle, InvalidArticle
+from wirehose.core.article import Article
+from wirehose.core.errors import DropArticle, InvalidArticle
 
 # Fields a loose object may carry besides title/body/url; anything else is an error, so a typo
 # ("pubisher") is reported instead of silently dropped.

@@ -24,8 +24,8 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from wirehose.article import Article
-from wirehose.errors import ServiceError
+from wirehose.core.article import Article
+from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from producers.jsonl import iter_jsonl_articles
 from producers.kafka import ArticleProducer, DeliveryReport
 from producers.seeds import default_seeds_dir, iter_seed_articles, parse_seed_file
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from producers.fetch import (
     fetch,
     make_client,
 )
-from wirehose.article import Article
-from wirehose.errors import ConfigError
+from wirehose.core.article import Article
+from wirehose.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A pasted article is a headline (sometimes under a section label or a date line, sometimes
 followed by a sub-headline), the story, and trailers: syndication notes, copyright lines,
 agency credits, calls to action, the headline repeated. ``parse_article_text`` peels the
-debris from both ends with the rules in ``producers.textrules`` and keeps what it learns from
+debris from both ends with the rules in ``wirehose.core.textrules`` and keeps what it learns from
 it (publisher, agencies, date). The original text is kept in ``raw`` so a better parser can
 reprocess it later.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from producers import textrules as rules
-from wirehose.article import Article
-from wirehose.errors import ExtractionError
+from wirehose.core import textrules as rules
+from wirehose.core.article import Article
+from wirehose.core.errors import ExtractionError
 
 log = logging.getLogger(__name__)
 

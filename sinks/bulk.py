@@ -29,10 +29,10 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError
 
-from wirehose.errors import ServiceError
+from wirehose.core.errors import ServiceError
 
 if TYPE_CHECKING:
-    from wirehose.article import Article
+    from wirehose.core.article import Article
 
 log = logging.getLogger(__name__)
 

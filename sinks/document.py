@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wirehose.article import Article, DedupMark
+from wirehose.core.article import Article, DedupMark
 
 # spaCy labels per facet. GPE (countries, cities) and LOC (regions, seas) are both "places" to a
 # reader; everything else named (NORP, EVENT, FAC, ...) lands in "others".

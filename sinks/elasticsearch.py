@@ -42,13 +42,13 @@ from sinks.bulk import (
     is_transient,
     write_chunk,
 )
-from sinks.client import es_client
 from sinks.document import dedup_fields, to_document
 from sinks.indices import IndexManager
-from wirehose.article import Article, DedupMark
-from wirehose.deadletter import DeadLetter
-from wirehose.errors import DropArticle
-from wirehose.settings import Settings
+from wirehose.core.article import Article, DedupMark
+from wirehose.core.clients import es_client
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.errors import DropArticle
+from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from sinks.mapping import (
     mappings,
     template_name,
 )
-from wirehose.errors import ServiceError
+from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

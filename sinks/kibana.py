@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from wirehose.errors import ServiceError
+from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

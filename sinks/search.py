@@ -27,8 +27,8 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from sinks.render import render
 from sinks.results import SearchResult, add_coverage, parse_response
-from wirehose.errors import ServiceError
-from wirehose.settings import Settings
+from wirehose.core.errors import ServiceError
+from wirehose.core.settings import Settings
 
 __all__ = ["SearchRequest", "SearchResult", "build_coverage", "build_search", "render", "search"]
 
@@ -237,7 +237,7 @@ def search(
     settings: Settings, request: SearchRequest, *, client: Elasticsearch | None = None
 ) -> SearchResult:
     """Run a search through ``settings.index_alias`` and shape the result."""
-    from sinks.client import es_client
+    from wirehose.core.clients import es_client
 
     es = client if client is not None else es_client(settings)
     alias = settings.index_alias

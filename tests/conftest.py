@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -89,7 +89,7 @@ def services() -> Iterator[TestServices]:
                 )
                 es_url, origin["es"] = es.get_url(), "testcontainers"
         if not kafka or not es_url:
-            from wirehose.services import ElasticsearchService, KafkaService
+            from wirehose.ops.services import ElasticsearchService, KafkaService
 
             if not kafka:
                 KafkaService(base).up()

@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 
 from sinks.mapping import template_name
 from tests.factories import make_article
-from wirehose.article import Article, DedupMark, Entity
+from wirehose.core.article import Article, DedupMark, Entity
 
 LABELS = {"p": "PERSON", "o": "ORG", "g": "GPE", "l": "LOC", "n": "NORP"}
 

@@ -9,7 +9,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 _counter = itertools.count(1)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from producers.seeds import iter_seed_articles
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 SEED_STORIES = ["oct16-call"] * 4 + ["dec10-call"]
 SEED_DATES = [datetime(2023, 10, 16, h, tzinfo=UTC) for h in (15, 16, 17, 18)] + [

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from producers.base import PollingSource
 from producers.seeds import parse_seed_file
-from wirehose.article import Article
-from wirehose.errors import ExtractionError
+from wirehose.core.article import Article
+from wirehose.core.errors import ExtractionError
 
 log = logging.getLogger(__name__)
 

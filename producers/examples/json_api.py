@@ -13,7 +13,7 @@ import httpx
 
 from producers.base import PollingSource, Retry
 from producers.jsonl import article_from_object
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 
 class JsonApiSource(PollingSource):

@@ -28,13 +28,13 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from processors.dedup import WireCopyDetector
+from processors.dedup.detector import WireCopyDetector
 from processors.topology import create_topics, topic_names
 from tests.corpus.archive import Item, archive, arrival, reference_order
-from wirehose.article import Article
-from wirehose.local import count_indexed, worker_process
-from wirehose.offsets import KafkaOffsets, group_lag
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.offsets import KafkaOffsets, group_lag
+from wirehose.core.settings import Settings
+from wirehose.ops.local import count_indexed, worker_process
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "dedup-contract.json"
 DEADLINE = 600.0  # a bound on waiting for the drain, not a speed assertion

@@ -12,9 +12,9 @@ from kafka import KafkaConsumer, KafkaProducer
 from processors.topology import create_topics
 from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
-from wirehose.deadletter import DeadLetter
-from wirehose.local import count_indexed, wait_indexed, worker_process
-from wirehose.settings import Settings
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.settings import Settings
+from wirehose.ops.local import count_indexed, wait_indexed, worker_process
 
 INDEX_TIMEOUT = 240.0
 

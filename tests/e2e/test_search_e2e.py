@@ -22,9 +22,9 @@ from producers.kafka import ArticleProducer, ensure_topics
 from producers.replay import iter_inputs, replay
 from sinks.search import SearchRequest, search
 from tests.es_support import alias_cleanup
-from wirehose.article import Article
-from wirehose.local import wait_indexed, worker_process
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
+from wirehose.ops.local import wait_indexed, worker_process
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 OUTLETS = ["Daily Ledger", "Metro Wire", "Coastal Times", "Global Post", "Evening Star"]

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from processors.dedup import WireCopyDetector, event_time
+from processors.dedup.detector import WireCopyDetector, event_time
 from tests.fault.harness import Figures, Mark, write_summary
-from wirehose.article import Article
 from wirehose.bench.corpus import articles as corpus_articles
 from wirehose.bench.private import PrivateServices, free_port, private_services
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = ROOT / "bench" / "results" / "fault-summary.json"

@@ -25,10 +25,10 @@ from kafka import KafkaConsumer
 
 from processors.pipeline import is_remark
 from producers.kafka import ArticleProducer
-from wirehose.article import Article
-from wirehose.deadletter import DeadLetter
-from wirehose.local import count_indexed, worker_process
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.settings import Settings
+from wirehose.ops.local import count_indexed, worker_process
 
 # Faust reads these from the environment. A SIGKILLed member leaves its consumer group only when
 # its session times out; 10 s instead of Faust's 60 s keeps each kill from stalling a minute.

@@ -28,8 +28,8 @@ from tests.fault.harness import (
     wait_all_indexed,
     worker,
 )
-from wirehose.article import Article
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 pytestmark = pytest.mark.fault
 

@@ -27,10 +27,10 @@ from tests.fault.harness import (
     wait_for,
     worker,
 )
-from wirehose.article import Article
 from wirehose.bench.private import PrivateServices, free_port
-from wirehose.local import count_indexed
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
+from wirehose.ops.local import count_indexed
 
 TAKEOVER_TIMEOUT = 120.0  # the survivor alone, after the rebalance
 
@@ -160,7 +160,7 @@ def test_two_workers_one_killed_the_other_takes_over(
         victim.kill()
         victim.wait(timeout=30)
         # Faust drops messages it has in flight at the rebalance; wirehose never commits past
-        # them and re-reads them (processors/faust_patches.py), so the survivor alone, without a
+        # them and re-reads them (processors/worker/patches.py), so the survivor alone, without a
         # restart, should index every article exactly once.
         live = wait_all_indexed(private_es, settings, ids, timeout=TAKEOVER_TIMEOUT)
         survived = survivor.poll() is None

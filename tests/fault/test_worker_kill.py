@@ -29,9 +29,9 @@ from tests.fault.harness import (
     wait_for,
     worker,
 )
-from wirehose.article import Article
-from wirehose.local import count_indexed
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
+from wirehose.ops.local import count_indexed
 
 pytestmark = pytest.mark.fault
 

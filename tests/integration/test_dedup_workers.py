@@ -1,6 +1,6 @@
 """Dedup across partitions and worker processes, and across a full restart, on real Kafka.
 
-Two dedup-only workers (``python -m processors.dedup_agents``, separate processes, one consumer
+Two dedup-only workers (``python -m processors.worker.dedup``, separate processes, one consumer
 group) share a 4-partition raw topic. An original goes to one partition, its syndicated copies
 to all four, and three other outlets' own write-ups of the same event to three of them: every
 copy must point at the original, the write-ups must stay canonical. Then both workers stop and
@@ -23,9 +23,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from processors.dedup_eval import CorpusDoc, load_corpus
-from wirehose.article import Article
-from wirehose.settings import Settings
+from wirehose.bench.dedup_quality import CorpusDoc, load_corpus
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus" / "wirecopy.jsonl"
@@ -65,7 +65,7 @@ class Workers:
         log = (self.logs / f"worker{len(self.procs)}.log").open("wb")
         self.procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "processors.dedup_agents"],
+                [sys.executable, "-m", "processors.worker.dedup"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from processors.canonical import AliasMap
-from processors.entities import NER_EXCLUDE, EntityTagger
+from processors.entities.canonical import AliasMap
+from processors.entities.model import load_pipeline
+from processors.entities.tagger import NER_EXCLUDE, EntityTagger
 from producers.seeds import iter_seed_articles
-from wirehose.article import Article
-from wirehose.model import load_pipeline
+from wirehose.core.article import Article
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 

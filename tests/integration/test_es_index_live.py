@@ -11,8 +11,8 @@ from sinks.elasticsearch import ElasticsearchSink
 from sinks.indices import IndexManager
 from sinks.mapping import MAPPING_VERSION, mappings, template_name
 from tests.es_support import alias_cleanup, enriched
-from wirehose.errors import ServiceError
-from wirehose.settings import Settings
+from wirehose.core.errors import ServiceError
+from wirehose.core.settings import Settings
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from sinks.bulk import Backoff
 from sinks.elasticsearch import ElasticsearchSink, article_version
 from tests.es_fakes import api_error
 from tests.es_support import FlakyBulk, alias_cleanup, enriched
-from wirehose.article import Article
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from processors.entities.model import load_pipeline, require_model
 from wirehose.cli import cli
-from wirehose.errors import ModelError
-from wirehose.model import load_pipeline, require_model
-from wirehose.settings import get_settings
+from wirehose.core.errors import ModelError
+from wirehose.core.settings import get_settings
 
 
 def test_configured_model_loads_and_tags_people() -> None:

@@ -26,8 +26,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from producers.kafka import ArticleProducer, ensure_topics
 from producers.replay import iter_inputs, replay
-from wirehose.local import settings_env, wait_indexed, worker_process
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
+from wirehose.ops.local import settings_env, wait_indexed, worker_process
 
 TIMEOUT = 240.0
 POISON = [

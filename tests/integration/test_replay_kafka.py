@@ -11,9 +11,9 @@ from kafka import KafkaConsumer
 
 from producers.kafka import ensure_topics
 from producers.seeds import iter_seed_articles
-from wirehose.article import Article
 from wirehose.cli import cli
-from wirehose.settings import get_settings
+from wirehose.core.article import Article
+from wirehose.core.settings import get_settings
 
 
 def read_topic(bootstrap: str, topic: str, expected: int) -> list[tuple[bytes, Article, int]]:

@@ -22,7 +22,7 @@ from kafka import KafkaConsumer
 
 from tests.factories import BILLION_LAUGHS, article_page, atom_feed, rss_feed
 from wirehose.cli import cli
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
 
 STORY_A = [
     "Rescue teams reached the last of the villages cut off by the landslide on Wednesday, "

@@ -19,8 +19,8 @@ from sinks.elasticsearch import ElasticsearchSink
 from sinks.search import SearchRequest, search
 from tests.es_support import alias_cleanup, enriched
 from wirehose.cli import cli
-from wirehose.errors import ServiceError
-from wirehose.settings import Settings, get_settings
+from wirehose.core.errors import ServiceError
+from wirehose.core.settings import Settings, get_settings
 
 CALL = "p:Benjamin Netanyahu, p:Vladimir Putin, o:Hamas, g:Gaza"
 A = enriched(

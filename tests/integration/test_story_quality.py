@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from processors.entities import EntityTagger
-from processors.stories import StoryClusterer
+from processors.entities.tagger import EntityTagger
+from processors.stories.clustering import StoryClusterer
 from tests.storyset import labelled_articles, pairwise
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 

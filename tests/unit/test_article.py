@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from tests.factories import make_article
-from wirehose.article import Article, canonical_url, content_hash, make_article_id
-from wirehose.errors import InvalidArticle
+from wirehose.core.article import Article, canonical_url, content_hash, make_article_id
+from wirehose.core.errors import InvalidArticle
 
 
 @pytest.mark.parametrize(

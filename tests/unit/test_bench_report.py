@@ -79,7 +79,7 @@ def test_the_paced_run_of_a_big_corpus_replays_the_smaller_benchmark_corpus() ->
 
 def test_dedup_scaling_runs_in_a_fresh_process_on_the_same_generated_corpus() -> None:
     from wirehose.bench.dedup_scaling import measure, measure_in_fresh_process
-    from wirehose.settings import Settings
+    from wirehose.core.settings import Settings
 
     fresh = measure_in_fresh_process(Settings(), 400, 7, [100, 300], 50)
     generated = [item.article for item in corpus.generate(400, seed=7, in_time_order=False)]

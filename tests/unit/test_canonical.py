@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from processors.canonical import (
+from processors.entities.canonical import (
     AliasMap,
     Mention,
     canonicalize,
@@ -15,8 +15,8 @@ from processors.canonical import (
     strip_titles,
     surname_key,
 )
-from processors.entities import EntityTagger, reanchor
-from wirehose.article import Article, Entity
+from processors.entities.tagger import EntityTagger, reanchor
+from wirehose.core.article import Article, Entity
 
 
 def mentions(text: str, *spans: tuple[str, str], field: str = "body") -> list[Mention]:

@@ -14,7 +14,7 @@ import pytest
 
 from wirehose.bench.private import RunRecord, sweep_orphans
 from wirehose.cli.terminate import terminate_like_interrupt
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
 
 # A child that enters the block, says it is ready, and records whether its cleanup ran.
 _CHILD = textwrap.dedent(

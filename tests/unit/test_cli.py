@@ -36,7 +36,7 @@ def test_top_level_help_lists_commands_and_first_steps() -> None:
 def test_settings_json_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from wirehose.settings import get_settings
+    from wirehose.core.settings import get_settings
 
     monkeypatch.setenv("WIREHOSE_ES_PASSWORD", "hunter2")
     get_settings.cache_clear()

@@ -9,9 +9,9 @@ import click
 import pytest
 
 from wirehose.cli.deadletters import parse_since
-from wirehose.deadletter import DeadLetter
-from wirehose.deadletters import Entry, ledger_topic, select
-from wirehose.errors import DropArticle
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.errors import DropArticle
+from wirehose.ops.deadletters import Entry, ledger_topic, select
 
 
 def _letter(reason: str, failed_at: str, topic: str | None = "raw") -> DeadLetter:
@@ -65,4 +65,4 @@ def test_parse_since_reads_durations_and_iso_times() -> None:
 
 
 def test_the_ledger_topic_sits_next_to_the_dead_letter_topic() -> None:
-    assert ledger_topic("wirehose.deadletter") == "wirehose.deadletter.resent"
+    assert ledger_topic("wirehose.core.deadletter") == "wirehose.core.deadletter.resent"

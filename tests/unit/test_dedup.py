@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from processors.dedup import CANONICAL, WireCopyDetector, verify
-from processors.dedup_store import Entry, InMemoryDedupStore
-from wirehose.article import Article
-from wirehose.settings import Settings
+from processors.dedup.detector import CANONICAL, WireCopyDetector, verify
+from processors.dedup.store import Entry, InMemoryDedupStore
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 T0 = datetime(2023, 10, 16, 18, 0, tzinfo=UTC)

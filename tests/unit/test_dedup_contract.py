@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from processors.dedup import WireCopyDetector, event_time
-from processors.dedup_partitioned import (
+from processors.dedup.detector import WireCopyDetector, event_time
+from processors.dedup.partitioned import (
     BandWorker,
     Decider,
     Probe,
@@ -29,10 +29,10 @@ from processors.dedup_partitioned import (
     article_message,
     probes,
 )
-from processors.dedup_sign import Signer
+from processors.dedup.sign import Signer
 from processors.progress import Progress
 from tests.corpus.archive import archive, arrival, reference_order
-from wirehose.article import Article, DedupMark
+from wirehose.core.article import Article, DedupMark
 
 WINDOW = timedelta(hours=72)
 LATENESS = timedelta(hours=72)

@@ -13,9 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from processors.dedup import CANONICAL, WireCopyDetector, event_time
-from processors.dedup_eval import load_corpus
-from processors.dedup_partitioned import (
+from processors.dedup.detector import CANONICAL, WireCopyDetector, event_time
+from processors.dedup.partitioned import (
     BandWorker,
     Decider,
     Probe,
@@ -25,8 +24,9 @@ from processors.dedup_partitioned import (
     route,
     route_partition,
 )
-from processors.dedup_sign import Signer, bucket_partition
-from wirehose.article import Article
+from processors.dedup.sign import Signer, bucket_partition
+from wirehose.bench.dedup_quality import load_corpus
+from wirehose.core.article import Article
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 WINDOW = timedelta(hours=72)

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from processors.dedup import WireCopyDetector
-from processors.dedup_eval import CorpusDoc, Quality, evaluate, load_corpus, lsh_proposal_rate
+from processors.dedup.detector import WireCopyDetector
+from wirehose.bench.dedup_quality import (
+    CorpusDoc,
+    Quality,
+    evaluate,
+    load_corpus,
+    lsh_proposal_rate,
+)
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "corpus"
 # Variants that are the same text in different packaging, or cut: what "near-identical" means.

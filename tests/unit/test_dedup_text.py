@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processors.text import (
+from processors.dedup.text import (
     hash32,
     shingle_hashes,
     shingles,

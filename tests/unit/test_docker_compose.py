@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from sinks.bulk import (
     write_chunk,
 )
 from tests.es_fakes import ScriptedBulk, all_items, api_error, item, per_doc
-from wirehose.errors import ServiceError
+from wirehose.core.errors import ServiceError
 
 
 def docs(*ids: str) -> list[Doc]:

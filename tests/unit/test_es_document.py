@@ -15,7 +15,7 @@ from sinks.mapping import (
     mappings,
 )
 from tests.factories import make_article
-from wirehose.article import DedupMark, Entity
+from wirehose.core.article import DedupMark, Entity
 
 
 def entity(label: str, canonical: str, text: str | None = None) -> Entity:

@@ -14,9 +14,9 @@ from sinks.document import to_document
 from sinks.elasticsearch import ElasticsearchSink, article_version
 from tests.es_fakes import ScriptedBulk, all_items, api_error, item, per_doc
 from tests.factories import make_article
-from wirehose.article import Article
-from wirehose.errors import DropArticle
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.errors import DropArticle
+from wirehose.core.settings import Settings
 
 PROCESSED = datetime(2023, 12, 10, 16, 15, 0, 123456, tzinfo=UTC)
 

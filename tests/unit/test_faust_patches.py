@@ -16,17 +16,18 @@ from faust.types import TP as FaustTP
 from faust.types import Message
 from intervaltree import IntervalTree
 
-from processors import faust_base, faust_patches
-from processors.faust_patches import check_targets, install, strict_new_offset
-from processors.faust_rereads import (
+from processors.worker import base as faust_base
+from processors.worker import patches as faust_patches
+from processors.worker.patches import check_targets, install, strict_new_offset
+from processors.worker.rereads import (
     apply_rereads,
     confirm_rereads,
     getmany_with_rereads,
     request_reread,
     rereads,
 )
-from wirehose.errors import IncompatibleDependency
-from wirehose.settings import Settings
+from wirehose.core.errors import IncompatibleDependency
+from wirehose.core.settings import Settings
 
 TP = FaustTP("raw", 2)
 
@@ -139,7 +140,7 @@ def test_install_replaces_fausts_method_once() -> None:
 def test_a_lasting_hole_asks_for_a_reread_from_the_committed_offset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from processors import faust_rereads
+    from processors.worker import rereads as faust_rereads
 
     consumer = FakeConsumer(125, [126, 127])
     clock = [1000.0]
@@ -283,7 +284,7 @@ def test_a_partition_the_client_no_longer_holds_is_left_to_the_rebalance() -> No
 def test_a_seek_that_cannot_run_does_not_stall_the_fetch_and_is_retried(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from processors import faust_rereads
+    from processors.worker import rereads as faust_rereads
 
     monkeypatch.setattr(faust_rereads, "SEEK_TIMEOUT_SECONDS", 0.01)
     consumer = RereadingConsumer(125, [126])
@@ -300,7 +301,7 @@ def test_a_seek_that_cannot_run_does_not_stall_the_fetch_and_is_retried(
 def test_a_reread_waiting_on_a_stalled_fetch_loop_is_reported(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from processors import faust_rereads
+    from processors.worker import rereads as faust_rereads
 
     consumer = RereadingConsumer(125, [126])
     clock = [5000.0]
@@ -317,7 +318,7 @@ def test_a_reread_waiting_on_a_stalled_fetch_loop_is_reported(
 def test_rereads_that_do_not_close_a_hole_end_in_a_group_rejoin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from processors import faust_rereads
+    from processors.worker import rereads as faust_rereads
 
     consumer = RereadingConsumer(125, [126])
     clock = [100.0]

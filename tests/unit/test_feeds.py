@@ -10,7 +10,7 @@ from producers.extract import PageText, extract_page, html_to_text, tidy_body
 from producers.feeds import FeedError, entry_key, entry_to_article, parse_feed
 from producers.fetch import FetchError
 from tests.factories import BILLION_LAUGHS, article_page, atom_feed, rss_feed
-from wirehose.article import make_article_id
+from wirehose.core.article import make_article_id
 
 LONG = " ".join(["Officials confirmed the figures at a briefing on Monday."] * 12)
 PARAS = [
@@ -125,7 +125,7 @@ def test_extract_page_finds_the_story_not_the_template() -> None:
 
 
 def test_extract_page_without_a_story_is_an_extraction_error() -> None:
-    from wirehose.errors import ExtractionError
+    from wirehose.core.errors import ExtractionError
 
     with pytest.raises(ExtractionError) as err:
         extract_page(b"<html><body><nav>Home</nav></body></html>", url="https://s.example/")

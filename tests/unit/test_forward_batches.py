@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from processors.faust_base import forward_batches
 from processors.pipeline import BatchResult, RawRecord
-from wirehose.article import Article
-from wirehose.deadletter import DeadLetter
+from processors.worker.base import forward_batches
+from wirehose.core.article import Article
+from wirehose.core.deadletter import DeadLetter
 
 
 class FakeStream:

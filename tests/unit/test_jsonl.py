@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from producers.jsonl import article_from_object, iter_jsonl_articles
-from wirehose.article import Article, make_article_id
-from wirehose.errors import InvalidArticle
+from wirehose.core.article import Article, make_article_id
+from wirehose.core.errors import InvalidArticle
 
 
 def write_lines(path: Path, *lines: str) -> Path:

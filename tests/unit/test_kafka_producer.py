@@ -9,8 +9,8 @@ from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
 from producers.kafka import ArticleProducer, DeliveryReport, best_compression, failure_reason
 from tests.factories import FakeKafkaProducer, make_article
-from wirehose.article import Article
-from wirehose.errors import ServiceError
+from wirehose.core.article import Article
+from wirehose.core.errors import ServiceError
 
 
 def producer_with(**fake_kwargs: object) -> tuple[ArticleProducer, FakeKafkaProducer]:

@@ -20,7 +20,7 @@ import pytest
 from sinks.kibana import SAVED_OBJECTS, KibanaClient, import_saved_objects, with_alias
 from sinks.kibana_objects import DATA_VIEW_ID, saved_objects, to_ndjson
 from sinks.mapping import mappings
-from wirehose.errors import ServiceError
+from wirehose.core.errors import ServiceError
 
 JSON_STRING_ATTRIBUTES = {
     "index-pattern": ["fieldAttrs", "fieldFormatMap", "fields", "runtimeFieldMap", "sourceFilters", "typeMeta"],

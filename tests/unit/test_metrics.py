@@ -11,13 +11,13 @@ from prometheus_client import Counter, Gauge, Histogram, Info
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
-from processors.health import assess
-from processors.instrument import ObservedSink
+from processors.worker.health import assess
+from processors.worker.instrument import ObservedSink
 from tests.factories import make_article
-from wirehose import metrics
-from wirehose.article import DedupMark, Entity
-from wirehose.deadletter import DeadLetter
-from wirehose.errors import DropArticle
+from wirehose.core import metrics
+from wirehose.core.article import DedupMark, Entity
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.errors import DropArticle
 
 NAME = re.compile(
     r"^wirehose_[a-z]+_[a-z_]+_(total|seconds|bytes|messages|articles|documents|ratio|info)$"

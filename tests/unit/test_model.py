@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from wirehose import model
-from wirehose._wheel import build_wheel
-from wirehose.errors import ModelError
-from wirehose.settings import Settings
+from processors.entities import model
+from processors.entities._wheel import build_wheel
+from wirehose.core.errors import ModelError
+from wirehose.core.settings import Settings
 
 
 class Recorder:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from processors.pipeline import EnrichmentPipeline, RawRecord, Stamp, Validate
 from tests.factories import make_article
-from wirehose.article import Article
-from wirehose.errors import DropArticle
+from wirehose.core.article import Article
+from wirehose.core.errors import DropArticle
 
 
 class Shout:
@@ -92,7 +92,7 @@ def test_a_step_rejection_drops_only_that_article_even_in_a_batch_step() -> None
 
 
 def test_dead_letter_survives_the_wire() -> None:
-    from wirehose.deadletter import DeadLetter
+    from wirehose.core.deadletter import DeadLetter
 
     result = EnrichmentPipeline(Validate(10), [Stamp()]).run(
         [_record(make_article(body="x" * 50), 3)]
@@ -105,8 +105,8 @@ def test_dead_letter_survives_the_wire() -> None:
 def test_a_huge_original_is_kept_as_size_and_hash_only() -> None:
     import hashlib
 
-    from wirehose.deadletter import MAX_ORIGINAL_BYTES, DeadLetter
-    from wirehose.errors import InvalidArticle
+    from wirehose.core.deadletter import MAX_ORIGINAL_BYTES, DeadLetter
+    from wirehose.core.errors import InvalidArticle
 
     huge = b"x" * (MAX_ORIGINAL_BYTES + 1)
     letter = DeadLetter.from_drop(

@@ -16,7 +16,7 @@ from producers.kafka import ArticleProducer
 from producers.rss import FeedSource, FeedState, load_feed_config
 from tests.factories import BILLION_LAUGHS, FakeKafkaProducer, article_page, rss_feed
 from wirehose.cli import cli
-from wirehose.errors import ConfigError
+from wirehose.core.errors import ConfigError
 
 FEED = "https://wire.example/rss"
 STORY = [

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from producers import textrules as rules
 from producers.seeds import (
     default_seeds_dir,
     iter_seed_articles,
     parse_article_text,
     parse_seed_file,
 )
-from wirehose.article import Article, make_article_id
-from wirehose.errors import ExtractionError
+from wirehose.core import textrules as rules
+from wirehose.core.article import Article, make_article_id
+from wirehose.core.errors import ExtractionError
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from wirehose.errors import ServiceError
-from wirehose.services import resolve_endpoints
-from wirehose.services.elasticsearch import ElasticsearchService
-from wirehose.services.kafka import KafkaService
-from wirehose.services.runtime import find_java_home, java_major
-from wirehose.settings import Settings
+from wirehose.core.errors import ServiceError
+from wirehose.core.settings import Settings
+from wirehose.ops.services import resolve_endpoints
+from wirehose.ops.services.elasticsearch import ElasticsearchService
+from wirehose.ops.services.kafka import KafkaService
+from wirehose.ops.services.runtime import find_java_home, java_major
 
 
 def _fake_jdk(root: Path, name: str, version: str) -> Path:
@@ -93,7 +93,7 @@ def test_a_cluster_id_that_looks_like_an_option_still_formats(
     import subprocess
     import uuid
 
-    from wirehose.services import kafka as kafka_module
+    from wirehose.ops.services import kafka as kafka_module
 
     service = KafkaService(Settings(home=tmp_path))
     calls: list[list[str]] = []

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from wirehose.cli.settings import markdown_table
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 

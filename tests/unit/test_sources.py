@@ -17,7 +17,7 @@ from producers.examples.directory import DirectorySource
 from producers.examples.json_api import JsonApiSource
 from producers.kafka import ArticleProducer
 from tests.factories import FakeKafkaProducer, make_article
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 
 class ScriptedSource(PollingSource):

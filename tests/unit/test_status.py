@@ -10,14 +10,14 @@ import pytest
 from elasticsearch import NotFoundError
 from rich.console import Console
 
-from wirehose.deadletter import DeadLetter
-from wirehose.deadletters import Entry, Scan
-from wirehose.errors import DropArticle
-from wirehose.offsets import TopicOffsets, group_lag
-from wirehose.settings import Settings
-from wirehose.status import IndexStatus, ServiceStatus, Sources, gather
-from wirehose.status_render import render, to_json
-from wirehose.status_sources import EsIndexSource
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.errors import DropArticle
+from wirehose.core.offsets import TopicOffsets, group_lag
+from wirehose.core.settings import Settings
+from wirehose.ops.deadletters import Entry, Scan
+from wirehose.ops.status import IndexStatus, ServiceStatus, Sources, gather
+from wirehose.ops.status_render import render, to_json
+from wirehose.ops.status_sources import EsIndexSource
 
 SETTINGS = Settings(
     kafka_bootstrap="k:9092", es_url="http://es:9200", app_id="grp", worker_web_port=7000

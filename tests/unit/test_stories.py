@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processors.stories import MemoryStoryState, StoryClusterer
-from processors.story_features import StoryFeatures, extract, lede_end, named_in
-from wirehose.article import Article, DedupMark, Entity
+from processors.stories.clustering import MemoryStoryState, StoryClusterer
+from processors.stories.features import StoryFeatures, extract, lede_end, named_in
+from wirehose.core.article import Article, DedupMark, Entity
 
 T0 = datetime(2023, 10, 16, 15, tzinfo=UTC)
 CALL_BODY = (
@@ -181,7 +181,7 @@ def test_candidates_are_limited_to_those_sharing_the_most_index_terms() -> None:
 def test_a_common_terms_posting_is_read_newest_first_and_only_so_far(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from processors import stories
+    from processors.stories import clustering as stories
 
     monkeypatch.setattr(stories, "POSTING_SCAN", 3)
     state = MemoryStoryState()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processors.tagging import CopyAwareTagger
-from wirehose.article import Article, DedupMark, Entity
+from processors.entities.tagging import CopyAwareTagger
+from wirehose.core.article import Article, DedupMark, Entity
 
 
 class CountingTagger:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from processors.app import create_app
 from processors.topology import TABLES, TOPICS, changelog_names, topic_names
-from wirehose.settings import Settings
+from processors.worker.app import create_app
+from wirehose.core.settings import Settings
 
 
 def test_the_app_uses_exactly_the_declared_tables_and_changelogs() -> None:

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from wirehose.article import Article
+from wirehose.core.article import Article
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "tests" / "corpus" / "generate.py"

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wirehose.article import Article
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def measure(
     settings: Settings, articles: Sequence[Article], windows: Sequence[int], probe: int
 ) -> list[WindowCost]:
     """Cost per article at each window size; ``articles`` must hold max(windows) + probe."""
-    from processors.dedup import WireCopyDetector
+    from processors.dedup.detector import WireCopyDetector
 
     windows = sorted(windows)
     if len(articles) < windows[-1] + probe:

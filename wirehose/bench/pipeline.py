@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wirehose.article import Article
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def run(
     from processors.topology import create_topics
     from producers.kafka import ArticleProducer
     from producers.replay import Pacer
-    from wirehose.local import count_indexed, wait_indexed, worker_process
+    from wirehose.ops.local import count_indexed, wait_indexed, worker_process
 
     settings = _fresh(settings, label)
     create_topics(settings)

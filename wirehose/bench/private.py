@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wirehose.services import ElasticsearchService, KafkaService
-from wirehose.services.runtime import alive
-from wirehose.settings import Settings
+from wirehose.core.settings import Settings
+from wirehose.ops.services import ElasticsearchService, KafkaService
+from wirehose.ops.services.runtime import alive
 
 log = logging.getLogger(__name__)
 

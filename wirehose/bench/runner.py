@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wirehose.article import Article
 from wirehose.bench import corpus, dedup_scaling, pipeline, report, stages
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def corpus_of(generated: Sequence[corpus.Labelled], size: int) -> list[Article]:
 @contextlib.contextmanager
 def _services(config: BenchConfig, base: Settings) -> Iterator[Settings]:
     if config.shared:
-        from wirehose.services import resolve_endpoints
+        from wirehose.ops.services import resolve_endpoints
 
         endpoints = resolve_endpoints(base)
         yield base.model_copy(

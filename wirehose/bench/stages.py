@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirehose.article import Article
-from wirehose.settings import Settings
+from wirehose.core.article import Article
+from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def produce(settings: Settings, articles: Sequence[Article], topic: str) -> Stag
 
 def dedup(settings: Settings, articles: Sequence[Article]) -> tuple[StageResult, list[Article]]:
     """``WireCopyDetector`` in one process, articles in publishing order; returns marked copies."""
-    from processors.dedup import WireCopyDetector
+    from processors.dedup.detector import WireCopyDetector
 
     detector = WireCopyDetector.from_settings(settings)
     start = time.perf_counter()
@@ -83,8 +83,8 @@ def ner(
     """spaCy NER alone through ``EntityTagger.process_batch`` (``nlp.pipe``), model loaded
     first; then, if ``worker_way``, tagging as the worker does it (``CopyAwareTagger`` over
     dedup-marked articles, in the worker's batches), which runs NER only for non-copies."""
-    from processors.entities import EntityTagger
-    from processors.tagging import CopyAwareTagger
+    from processors.entities.tagger import EntityTagger
+    from processors.entities.tagging import CopyAwareTagger
 
     tagger = EntityTagger(settings.spacy_model, max_chars=settings.max_body_chars)
     tagger.process_batch(list(articles[:8]))  # first-call warm-up is not throughput

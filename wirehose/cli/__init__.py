@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from wirehose import __version__
-from wirehose.errors import WirehoseError
+from wirehose.core.errors import WirehoseError
 
 # subcommand name -> module under wirehose.cli that defines `command`
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,8 +81,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
     Every setting is an environment variable WIREHOSE_*; `wirehose settings` lists them.
     """
-    from wirehose.logs import configure
-    from wirehose.settings import get_settings
+    from wirehose.core.logs import configure
+    from wirehose.core.settings import get_settings
 
     configure("DEBUG" if verbose else get_settings().log_level)
     ctx.ensure_object(dict)

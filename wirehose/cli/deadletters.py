@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -73,7 +73,7 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(reasons: tuple[str, ...], since: str | None, limit: int | None, as_json: bool) -> None:
     """Show dead letters, oldest first per partition, and whether each was re-sent."""
-    from wirehose.deadletters import read_ledger, scan_topic, select
+    from wirehose.ops.deadletters import read_ledger, scan_topic, select
 
     settings = get_settings()
     scan = scan_topic(settings.kafka_servers, settings.topic_dead_letter, newest=limit)
@@ -121,7 +121,7 @@ def replay(reasons: tuple[str, ...], since: str | None, dry_run: bool) -> None:
     that still holds is simply dead-lettered again, as a new dead letter. Exit status 1 if any
     re-send failed; run the same command again to retry just those.
     """
-    from wirehose.deadletters import read_ledger, resend, scan_topic, select
+    from wirehose.ops.deadletters import read_ledger, resend, scan_topic, select
 
     settings = get_settings()
     scan = scan_topic(settings.kafka_servers, settings.topic_dead_letter)

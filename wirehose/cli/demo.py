@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from wirehose.settings import Settings, get_settings
+from wirehose.core.settings import Settings, get_settings
 
 
 @click.command("demo")
@@ -42,8 +42,8 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
     from wirehose.cli.terminate import terminate_like_interrupt
-    from wirehose.local import wait_indexed, worker_process
-    from wirehose.services import resolve_endpoints
+    from wirehose.ops.local import wait_indexed, worker_process
+    from wirehose.ops.services import resolve_endpoints
 
     console = Console(stderr=True)
     settings = get_settings()

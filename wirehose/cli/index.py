@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
 
 if TYPE_CHECKING:
     from sinks.indices import IndexManager
 
 
 def _manager() -> IndexManager:
-    from sinks.client import es_client
     from sinks.indices import IndexManager
+    from wirehose.core.clients import es_client
 
     settings = get_settings()
     return IndexManager(es_client(settings, request_timeout=120), settings.index_alias)

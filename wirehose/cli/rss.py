@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from wirehose.errors import WirehoseError
-from wirehose.settings import get_settings
+from wirehose.core.errors import WirehoseError
+from wirehose.core.settings import get_settings
 
 
 @click.command("rss")
@@ -83,7 +83,7 @@ def command(
     from producers.fetch import FEED_LIMITS, PAGE_LIMITS
     from producers.kafka import ArticleProducer, ensure_topics
     from producers.rss import FeedConfig, FeedSource, load_feed_config
-    from wirehose.metrics import delivery_counter, serve
+    from wirehose.core.metrics import delivery_counter, serve
 
     settings = get_settings()
     feeds = [FeedConfig(url) for url in feed_urls]

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
 
 
 @click.command("search")

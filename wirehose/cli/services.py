@@ -7,9 +7,9 @@ import time
 
 import click
 
-from wirehose.services import ElasticsearchService, KafkaService
-from wirehose.services.runtime import NativeService
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
+from wirehose.ops.services import ElasticsearchService, KafkaService
+from wirehose.ops.services.runtime import NativeService
 
 
 def _managed() -> list[NativeService]:

@@ -7,7 +7,7 @@ import json
 import click
 from pydantic import SecretStr
 
-from wirehose.settings import Settings, get_settings
+from wirehose.core.settings import Settings, get_settings
 
 
 def describe(settings: Settings) -> list[dict[str, str | None]]:

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
 
 
 @click.command("status")
@@ -44,9 +44,9 @@ def command(as_json: bool, watch: float | None, worker_url: str | None) -> None:
       wirehose status --json | jq .total_lag
       wirehose status --watch 2
     """
-    from wirehose.status import gather
-    from wirehose.status_render import print_snapshot, to_json
-    from wirehose.status_sources import live_sources
+    from wirehose.ops.status import gather
+    from wirehose.ops.status_render import print_snapshot, to_json
+    from wirehose.ops.status_sources import live_sources
 
     settings = get_settings()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wirehose.settings import get_settings
+from wirehose.core.settings import get_settings
 
 
 @click.command("worker")
@@ -31,9 +31,9 @@ def command(web_port: int | None, no_services: bool) -> None:
     """
     from faust import Worker
 
-    from processors.app import create_app
     from processors.topology import create_topics
-    from wirehose.services import resolve_endpoints
+    from processors.worker.app import create_app
+    from wirehose.ops.services import resolve_endpoints
 
     settings = get_settings()
     if web_port is not None:

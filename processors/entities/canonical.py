@@ -1,0 +1,265 @@
+"""Canonical entity forms, so that one person or place facets as one value.
+
+"Netanyahu", "Benjamin Netanyahu", "Pm Netanyahu" and "Prime Minister Benjamin Netanyahu" are
+one person; "the Gaza Strip" and "Gaza Strip" one place; "Hamas’s" is "Hamas". Everything here
+is a pure function of the mentions of ONE article (plus an optional cross-article alias map), so
+it is unit-tested without a model and gives the same answer on every replay.
+
+Rules, in order (each one fixes a mistake seen on real news text):
+
+1. Surface cleaning: typographic quotes folded, possessives dropped, a leading "the" dropped.
+2. PERSON titles stripped: "Russian Foreign Minister Sergei Lavrov" -> "Sergei Lavrov".
+3. Headline over-reach trimmed: title case makes NER read "Putin Phoned" as a name; a title
+   PERSON that starts with a person known from the same article is cut back to that person.
+4. Mislabel fix-up: a bare surname of a person named in full in the same article is that
+   person ("Lavrov" tagged ORG next to "Sergei Lavrov" -> PERSON); a country name is a GPE.
+5. Surname-only mentions take the full name seen in the same article; when the article has
+   none, the cross-article :class:`AliasMap` may supply it (see its trade-offs).
+6. Within one article a canonical value gets one label: the majority of its mentions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from processors.entities import rules
+from wirehose.core.article import Entity
+
+Field = Literal["title", "body"]
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00a0": " ",
+    }
+)
+_POSSESSIVE = re.compile(r"(?<=\w)(?:'s|(?<=s)')$", re.IGNORECASE)
+# A trailing dot stays: it belongs to "U.S." and "Jr."; NER spans rarely end a sentence.
+_EDGE_PUNCT = " \t\n\"'`,;:!?()[]{}<>*-"
+_SPACE = re.compile(r"\s+")
+_RELABEL_FROM = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "NORP"})
+_COUNTRY_FROM = frozenset({"PERSON", "ORG", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT"})
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A raw NER span: where it is, what it says, what the model called it."""
+
+    field: Field
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+def fold(text: str) -> str:
+    """Comparison key: NFKC, straight quotes, lower case, no dots, single spaces."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).replace(".", "")
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def clean_surface(text: str, *, keep_possessive: bool = False) -> str:
+    """The name without typography, possessive, edge punctuation or a leading "the"."""
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip()
+    if not keep_possessive:
+        text = _POSSESSIVE.sub("", text)
+    text = text.strip(_EDGE_PUNCT)
+    if text.lower().startswith("the ") and fold(text) not in rules.KEEP_THE:
+        text = text[4:].lstrip()
+    return text
+
+
+def strip_titles(name: str) -> str:
+    """Drop a leading run of titles, and a nationality before them, from a person's name.
+
+    "Israeli Prime Minister Benjamin Netanyahu" -> "Benjamin Netanyahu". A name made only of
+    title words ("Prime Minister") is returned unchanged: nothing would be left to name.
+    """
+    tokens = name.split()
+    last_title = -1
+    for i, token in enumerate(tokens[:-1]):
+        word = fold(token)
+        if word in rules.TITLE_WORDS:
+            last_title = i
+        elif word in rules.TITLE_GLUE or (i == 0 and token[:1].isupper()):
+            continue  # glue, or a nationality such as "Russian" in front of the title
+        else:
+            break
+    rest = tokens[last_title + 1 :]
+    if last_title < 0 or all(fold(t) in rules.TITLE_WORDS for t in rest):
+        return name
+    return " ".join(rest)
+
+
+def surname_key(name: str) -> str:
+    """The folded last name: suffixes ("Jr.") and particles ("al-") do not count."""
+    tokens = [t for t in fold(name).split() if t not in rules.NAME_SUFFIXES] or fold(name).split()
+    last = tokens[-1] if tokens else ""
+    for prefix in rules.SURNAME_PREFIXES:
+        if last.startswith(prefix) and len(last) > len(prefix):
+            return last[len(prefix) :]
+    return last
+
+
+def singular_group(name: str) -> str:
+    """ "Israelis" -> "Israeli", "Palestinians" -> "Palestinian": one facet per group.
+
+    Only a final plain "s" goes ("Swiss" and "Chinese" stay); adjective and plural facet as one.
+    """
+    if len(name) > 3 and name.endswith("s") and not name.endswith("ss"):
+        return name[:-1]
+    return name
+
+
+class AliasMap:
+    """Learned surname -> full-name counts across articles, for articles that use a surname only.
+
+    Rule: a lone surname takes the most frequent full name seen with it, but only with at least
+    ``min_count`` articles behind it and a ``min_share`` majority. Trade-offs: it learns, so the
+    first articles of a new name facet under the bare surname until the evidence is there; it
+    fixes the dominant reading of a surname ("Biden" -> "Joe Biden"), so a lone mention meaning
+    another bearer is mis-facetted, which the share threshold keeps to clear-cut cases. The
+    state is a plain ``dict`` (``to_dict``/``from_dict``) for a Faust table or a JSON file.
+    """
+
+    def __init__(self, min_count: int = 2, min_share: float = 0.75) -> None:
+        self.min_count = min_count
+        self.min_share = min_share
+        self._counts: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def observe(self, full_names: Iterable[str]) -> None:
+        """Count each full name once per article (call with one article's names)."""
+        for name in set(full_names):
+            self._counts[surname_key(name)][name] += 1
+
+    def resolve(self, surname: str) -> str | None:
+        counts = self._counts.get(surname_key(surname))
+        if not counts:
+            return None
+        name, count = counts.most_common(1)[0]
+        if count >= self.min_count and count >= self.min_share * sum(counts.values()):
+            return name
+        return None
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {key: dict(counter) for key, counter in self._counts.items()}
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, dict[str, int]], min_count: int = 2, min_share: float = 0.75
+    ) -> AliasMap:
+        alias_map = cls(min_count, min_share)
+        for key, counts in data.items():
+            alias_map._counts[key].update(counts)
+        return alias_map
+
+
+@dataclass
+class _Work:
+    mention: Mention
+    label: str
+    name: str
+
+
+def _people(works: Sequence[_Work]) -> dict[str, str]:
+    """Surname key -> the article's full name for it, if the article is unambiguous about it."""
+    by_surname: dict[str, Counter[str]] = defaultdict(Counter)
+    for work in works:
+        if work.label == "PERSON" and len(work.name.split()) >= 2:
+            by_surname[surname_key(work.name)][work.name] += 1
+    people = {}
+    for key, names in by_surname.items():
+        firsts = {fold(name).split()[0] for name in names}
+        if len(firsts) == 1:  # "Joe Biden" and "Hunter Biden" leave "Biden" alone
+            people[key] = max(names, key=lambda n: (names[n], len(n), n))
+    return people
+
+
+def _trim_headline(work: _Work, people: dict[str, str], body_names: set[str]) -> None:
+    tokens = work.name.split()
+    if work.mention.field != "title" or len(tokens) < 2 or fold(work.name) in body_names:
+        return
+    for size in range(len(tokens) - 1, 0, -1):
+        head = " ".join(tokens[:size])
+        known = fold(head) in body_names or (size == 1 and surname_key(head) in people)
+        where = work.mention.text.find(head)
+        if known and where >= 0:
+            start = work.mention.start + where
+            work.mention = replace(work.mention, start=start, end=start + len(head), text=head)
+            work.name = head
+            return
+
+
+def canonicalize(mentions: Sequence[Mention], aliases: AliasMap | None = None) -> list[Entity]:
+    """One article's mentions as entities with canonical forms (see the module docstring)."""
+    # An ORG may end in 's by name (McDonald's): drop it only when the bare form occurs too.
+    seen = {fold(clean_surface(m.text, keep_possessive=True)) for m in mentions}
+    works: list[_Work] = []
+    for m in mentions:
+        name = clean_surface(m.text)
+        if m.label == "ORG" and fold(name) not in seen:
+            name = clean_surface(m.text, keep_possessive=True)
+        if not name:
+            continue
+        works.append(_Work(m, m.label, strip_titles(name) if m.label == "PERSON" else name))
+    people = _people(works)
+    body_names = {fold(w.name) for w in works if w.mention.field == "body"}
+    for work in works:
+        if work.label == "PERSON":
+            _trim_headline(work, people, body_names)
+        single = len(work.name.split()) == 1
+        if work.label in _RELABEL_FROM and single and surname_key(work.name) in people:
+            work.label = "PERSON"  # "Lavrov" (ORG) beside "Sergei Lavrov" (PERSON)
+        elif work.label in _COUNTRY_FROM and fold(work.name) in rules.COUNTRIES:
+            work.label = "GPE"  # "Gabon" (PERSON) in a list of countries
+        # No relabelling from the cross-article map: "Apple" next to a learned "Fiona Apple"
+        # shows why a label change needs evidence from the article itself.
+    entities = [_entity(work, people, aliases) for work in works]
+    return _vote_labels(entities)
+
+
+def _entity(work: _Work, people: dict[str, str], aliases: AliasMap | None) -> Entity:
+    canonical, label = work.name, work.label
+    if label == "PERSON":
+        if len(canonical.split()) == 1:
+            key = surname_key(canonical)
+            canonical = people.get(key) or (aliases.resolve(key) if aliases else None) or canonical
+    elif (alias := rules.ALIASES.get(fold(canonical))) is not None:
+        canonical, label = alias
+    elif label == "NORP":
+        canonical = singular_group(canonical)
+    m = work.mention
+    return Entity(
+        label=label, text=m.text, canonical=canonical, field=m.field, start=m.start, end=m.end
+    )
+
+
+def _vote_labels(entities: list[Entity]) -> list[Entity]:
+    """Give every mention of one canonical value the label most of its mentions have."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for entity in entities:
+        votes[fold(entity.canonical)][entity.label] += 1
+    # Counter keeps first-seen order and max() returns the first maximum, so ties go to the
+    # label seen first and the outcome does not depend on anything but the article.
+    winners = {key: max(counts, key=lambda label: counts[label]) for key, counts in votes.items()}
+    return [
+        e
+        if e.label == winners[fold(e.canonical)]
+        else e.model_copy(update={"label": winners[fold(e.canonical)]})
+        for e in entities
+    ]
+
+
+def full_names(entities: Iterable[Entity]) -> list[str]:
+    """The multi-word PERSON canonicals of one article: what an :class:`AliasMap` learns from."""
+    return sorted({e.canonical for e in entities if e.label == "PERSON" and " " in e.canonical})

@@ -1,0 +1,213 @@
+"""The Faust application: thin agents around plain classes, wired into one topology.
+
+::
+
+    {topic_raw} ─[validate]─> {app}-articles ─[dedup: sign → band → decide]─> {app}-deduped
+        │                                      (processors.worker.dedup)            │
+        │                                                                       [tag] spaCy NER,
+        ▼                                                                             │  reused for copies
+    {topic_dead_letter} <── rejected records / documents                               ▼
+        ▲                                              {app}-stories (1 partition) ─[stories]
+        │                                                                             │
+        └──────────────── [index] <── {topic_enriched} <──────────────────────────────┘
+                            │
+                            ▼ bulk, _id = article_id
+                      Elasticsearch alias {index_alias}
+
+Delivery guarantees. Every agent runs with concurrency 1; batch agents take batches with
+``noack_take`` and acknowledge them only after their results are published (``validate``,
+``tag``) or Elasticsearch has acknowledged every document (``index``); one-at-a-time agents
+(dedup, stories) are acknowledged by Faust after each event is handled. Faust flushes its
+producer before it commits offsets, so a crash anywhere replays the unacknowledged tail, never
+skips it; every stage is keyed and idempotent by ``article_id``, and the sink writes under it,
+so a replay overwrites rather than doubles. Concurrency stays 1 on purpose: with more, Faust
+can commit past an offset that another concurrent task has not acknowledged (faust-streaming
+issue 606).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import faust
+
+from processors.dedup.detector import event_time
+from processors.dedup.partitioned import Remark
+from processors.pipeline import (
+    WATERMARK_HEADER,
+    BatchResult,
+    EnrichmentPipeline,
+    RawRecord,
+    Stamp,
+    Step,
+    Validate,
+)
+from processors.worker.base import Fronts, batches, faust_topic, forward_batches, new_app, record_of
+from processors.worker.health import install_health
+from processors.worker.instrument import ObservedSink
+from processors.worker.tag_runner import TagRunner
+from wirehose.core import metrics
+from wirehose.core.article import Article
+from wirehose.core.deadletter import DeadLetter
+from wirehose.core.errors import DropArticle
+from wirehose.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_steps(settings: Settings) -> list[Step]:
+    """The tagging steps, in order. spaCy imports lazily so `--help` stays fast."""
+    from processors.entities.tagger import EntityTagger
+    from processors.entities.tagging import CopyAwareTagger
+
+    tagger = EntityTagger(settings.spacy_model, max_chars=settings.max_body_chars)
+    return [CopyAwareTagger(tagger), Stamp()]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    steps_factory: Callable[[Settings], Sequence[Step]] = build_steps,
+) -> faust.App:
+    app = new_app(settings)
+    raw = faust_topic(app, settings, "raw")
+    enriched = faust_topic(app, settings, "enriched")
+    dead_letters = faust_topic(app, settings, "dead-letters")
+    articles = faust_topic(app, settings, "articles")
+    deduped = faust_topic(app, settings, "deduped")
+    validate = Validate(settings.max_body_chars)
+
+    async def publish_dead(letters: Sequence[DeadLetter]) -> None:
+        metrics.observe_dead_letters(letters)
+        for letter in letters:
+            key = (letter.article_id or letter.key or "").encode() or None
+            await dead_letters.send(key=key, value=letter.to_bytes())
+
+    @app.agent(raw, name="validate", concurrency=1)
+    async def validate_agent(stream: faust.StreamT[Any]) -> None:
+        # Bad input is dead-lettered here, at the door, with the offset it had on the raw topic.
+        pipeline = EnrichmentPipeline(validate, [])
+        fronts = Fronts(app)
+        stamps: dict[int, bytes] = {}
+
+        async def run(records: list[RawRecord]) -> BatchResult:
+            fresh = []
+            for record in records:
+                assert record.topic is not None
+                assert record.partition is not None
+                progress = fronts.of(record.topic, record.partition, record.generation)
+                if not progress.done(record.offset):  # below the commit: sent the first time
+                    fresh.append(record)
+            records = fresh
+            result = pipeline.run(records)
+            when = {
+                id(r): event_time(a) for r, a in zip(result.records, result.articles, strict=True)
+            }
+            for record in records:  # rejected ones too: they are processed, not a hole
+                assert record.topic is not None
+                assert record.partition is not None
+                progress = fronts.of(record.topic, record.partition, record.generation)
+                progress.see(record.offset or 0, record.partition, when.get(id(record)))
+                watermark = progress.get(record.partition)
+                if watermark is not None:
+                    stamps[record.partition] = watermark.isoformat().encode()
+            return result
+
+        def stamp(record: RawRecord) -> list[tuple[str, bytes]]:
+            found = stamps.get(record.partition or 0)
+            return [(WATERMARK_HEADER, found)] if found else []
+
+        await forward_batches(
+            stream,
+            run,
+            articles,
+            publish_dead,
+            size=settings.batch_size,
+            within=settings.batch_within_seconds,
+            observe=lambda n, r: metrics.observe_enrich(metrics.STEP_VALIDATE, n, r.articles),
+            # Each articles partition mirrors one raw partition: one origin of event time.
+            same_partition=True,
+            stamp=stamp,
+        )
+
+    from processors.worker.dedup import install_dedup
+    from processors.worker.stories import install_stories
+
+    install_dedup(app, settings, source=articles, sink=deduped)
+    stories = install_stories(app, settings, sink=enriched)
+
+    @app.agent(deduped, name="tag", concurrency=1)
+    async def tag(stream: faust.StreamT[Any]) -> None:
+        runner = TagRunner(settings, steps_factory, in_process=settings.tag_in_subprocess)
+        try:
+            await forward_batches(
+                stream,
+                runner.run,
+                stories,
+                publish_dead,
+                size=settings.batch_size,
+                within=settings.batch_within_seconds,
+                observe=lambda n, r: metrics.observe_enrich(
+                    metrics.STEP_ENTITIES, n, r.articles, r.counts
+                ),
+                overlap=True,  # spaCy runs in a child process: keep it fed
+                pass_remarks=True,
+            )
+        finally:
+            runner.close()
+
+    @app.agent(enriched, concurrency=1)
+    async def index(stream: faust.StreamT[Any]) -> None:
+        from sinks.elasticsearch import ElasticsearchSink
+
+        loop = asyncio.get_running_loop()
+        sink = ObservedSink(ElasticsearchSink(settings))  # counted and timed: /metrics
+        await loop.run_in_executor(None, sink.setup)
+        try:
+            async for events in batches(
+                stream, settings.sink_batch_size, settings.sink_flush_seconds
+            ):
+                letters: list[DeadLetter] = []
+                for event in events:
+                    record = record_of(event)
+                    if record.remark:
+                        remark = Remark.from_bytes(record.value or b"")
+                        sink.remark(
+                            remark.article_id,
+                            remark.mark,
+                            offset=record.offset,
+                            partition=record.partition,
+                        )
+                        continue
+                    try:
+                        sink.add(
+                            Article.from_bytes(record.value),
+                            offset=record.offset,
+                            partition=record.partition,
+                        )
+                    except DropArticle as drop:
+                        letters.append(
+                            DeadLetter.from_drop(
+                                drop,
+                                step=sink.step_id,
+                                original=record.value,
+                                topic=record.topic,
+                                partition=record.partition,
+                                offset=record.offset,
+                                key=record.key,
+                            )
+                        )
+                # flush() returns only when every document is indexed or dead-lettered.
+                letters.extend(await loop.run_in_executor(None, sink.flush))
+                await publish_dead(letters)
+                for event in events:
+                    await stream.ack(event)
+        finally:
+            # A flush stuck retrying an outage must not outlive the worker; nothing unflushed was acked.
+            sink.close()
+
+    install_health(app, settings)  # /metrics, /live, /ready on the worker's web port
+    return app

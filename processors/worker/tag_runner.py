@@ -1,0 +1,89 @@
+"""Run the tagging pipeline (spaCy NER) off the event loop: in a child process by default.
+
+NER is the expensive step and pure CPU. In a thread it holds the GIL against everything else
+the worker does on its event loop (signing for dedup, JSON, Kafka I/O), so the whole pipeline
+ran well below spaCy's own speed. A one-process pool gives spaCy a core of its own; articles
+cross the process boundary as wire bytes and come back as ``BatchResult``s.
+
+The child watches its parent: when a worker is killed with SIGKILL, nothing else would tell the
+child, and it would linger holding a spaCy model in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Step, Validate
+from wirehose.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+StepsFactory = Callable[[Settings], Sequence[Step]]
+
+_pipeline: EnrichmentPipeline | None = None
+
+
+def _build(settings: Settings, factory: StepsFactory) -> EnrichmentPipeline:
+    return EnrichmentPipeline(Validate(settings.max_body_chars), factory(settings))
+
+
+def _init_child(settings: Settings, factory: StepsFactory, parent: int) -> None:
+    global _pipeline
+    from wirehose.core.logs import configure
+
+    configure(settings.log_level)
+    _pipeline = _build(settings, factory)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _run_in_child(records: list[RawRecord]) -> BatchResult:
+    assert _pipeline is not None, "the pool initializer builds the pipeline"
+    return _pipeline.run(records)
+
+
+class TagRunner:
+    """``await runner.run(records)``: the tagging pipeline, in a child process or a thread."""
+
+    def __init__(self, settings: Settings, factory: StepsFactory, *, in_process: bool) -> None:
+        self.in_process = in_process
+        self._local: EnrichmentPipeline | None = None
+        self._settings = settings
+        self._factory = factory
+        self._executor: Executor
+        if in_process:
+            # spawn, not fork: the worker has live threads (Kafka clients) a fork would copy mid-lock.
+            self._executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_child,
+                initargs=(settings, factory, os.getpid()),
+            )
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tag")
+
+    async def run(self, records: list[RawRecord]) -> BatchResult:
+        loop = asyncio.get_running_loop()
+        if self.in_process:
+            return await loop.run_in_executor(self._executor, _run_in_child, records)
+        return await loop.run_in_executor(self._executor, self._run_here, records)
+
+    def _run_here(self, records: list[RawRecord]) -> BatchResult:
+        if self._local is None:  # built on first use so spaCy loads only in a worker
+            self._local = _build(self._settings, self._factory)
+        return self._local.run(records)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,228 @@
+"""The one record every stage shares: producers emit it, agents enrich it, the sink indexes it.
+
+It travels as UTF-8 JSON, keyed by ``article_id``. ``schema_version`` lets a consumer refuse a
+shape it does not know instead of indexing garbage. A stage validates what it receives with
+``Article.from_bytes``, which raises ``InvalidArticle`` with a reason the dead-letter topic keeps.
+
+``article_id`` is deterministic, so a replayed or redelivered article lands on the same Kafka key
+and the same Elasticsearch ``_id``: the canonical URL when there is one (tracking parameters and
+fragments dropped), otherwise the normalized text (quotes, dashes, case and whitespace folded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from wirehose.core.errors import InvalidArticle
+
+SCHEMA_VERSION = 1
+
+# Query parameters that identify a campaign or a click, not a page.
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|mc_cid|mc_eid|ocid|cmpid|smid|ref|ref_src|taid|mbid|"
+    r"guccounter|_ga|__twitter_impression|at_medium|at_campaign|rss|feed)$",
+    re.IGNORECASE,
+)
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+_SPACE = re.compile(r"\s+")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def canonical_url(url: str) -> str:
+    """The URL reduced to what names the page: lower-case scheme and host, no default port,
+    no fragment, no tracking parameters, sorted query, no trailing slash."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = urlencode(
+        sorted(
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        )
+    )
+    path = parts.path.rstrip("/") or "/"
+    # http and https of one page are one article.
+    return urlunsplit(("https" if scheme in {"http", "https"} else scheme, host, path, query, ""))
+
+
+def normalize_text(text: str) -> str:
+    """Text folded so that typographic variants of the same words compare equal."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of the normalized text: equal for copies that differ only in typography."""
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+def make_article_id(*, url: str | None, title: str, body: str) -> str:
+    """Deterministic id: from the canonical URL when known, else from title and body."""
+    if url:
+        basis = "url:" + canonical_url(url)
+    else:
+        basis = "text:" + normalize_text(title) + "\n" + normalize_text(body)
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+class Entity(BaseModel):
+    """A named entity found by spaCy in the title or body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(description="spaCy label: PERSON, ORG, GPE, LOC, NORP, EVENT, ...")
+    text: str = Field(description="The text as it stands in the article.")
+    canonical: str = Field(description="The form the entity facets under.")
+    field: Literal["title", "body"] = "body"
+    start: int = Field(ge=0, description="Character offset in the field.")
+    end: int = Field(ge=0)
+
+
+class DedupMark(BaseModel):
+    """Whether an article is the first seen copy of its text, or a copy of another one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    is_canonical: bool
+    duplicate_of: str | None = None
+    similarity: float | None = Field(None, ge=0.0, le=1.0)
+    method: str | None = Field(None, description="exact, minhash or none")
+
+
+class Article(BaseModel):
+    """A news article, raw from a producer or enriched by the processors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    article_id: str = Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")
+    url: str | None = None
+    title: str = ""
+    subtitle: str | None = None
+    body: str
+    publisher: str | None = None
+    byline: str | None = None
+    agencies: tuple[str, ...] = ()
+    language: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+    producer: str = Field(description="step_id of the producer, e.g. 'replay' or 'rss'.")
+    source: str | None = Field(None, description="Where it came from: a file name or a feed URL.")
+    raw: str | None = Field(None, description="The original text or HTML, for reprocessing.")
+
+    # Filled in by the processors; absent on raw articles.
+    content_hash: str | None = None
+    dedup: DedupMark | None = None
+    story_id: str | None = None
+    entities: tuple[Entity, ...] = ()
+    processed_at: datetime | None = None
+
+    @field_validator("body")
+    @classmethod
+    def _body_has_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("body is empty")
+        return value
+
+    @field_validator("published_at", "fetched_at", "processed_at")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @classmethod
+    def create(
+        cls, *, title: str, body: str, producer: str, url: str | None = None, **fields: object
+    ) -> Article:
+        """Build a raw article, deriving ``article_id`` and ``content_hash``."""
+        return cls.model_validate(
+            {
+                "article_id": make_article_id(url=url, title=title, body=body),
+                "url": url,
+                "title": title,
+                "body": body,
+                "producer": producer,
+                "content_hash": content_hash(body),
+                **fields,
+            }
+        )
+
+    @property
+    def text(self) -> str:
+        """Title and body, the text NER and similarity work on."""
+        return f"{self.title}\n\n{self.body}" if self.title else self.body
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str | None, *, max_body_chars: int | None = None) -> Article:
+        """Parse and validate wire bytes; raise ``InvalidArticle`` with a reason slug."""
+        if data is None or len(data) == 0:
+            raise InvalidArticle("empty-message", "the message has no value")
+        try:
+            payload = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidArticle("invalid-json", str(exc)) from exc
+        if not isinstance(payload, dict):
+            raise InvalidArticle(
+                "wrong-schema", f"expected a JSON object, got {type(payload).__name__}"
+            )
+        version = payload.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InvalidArticle(
+                "unknown-schema-version",
+                f"schema_version={version!r}, this build reads {SCHEMA_VERSION}",
+            )
+        body = payload.get("body")
+        if isinstance(body, str) and not body.strip():
+            raise InvalidArticle("empty-body", "the article body is empty")
+        if max_body_chars is not None and isinstance(body, str) and len(body) > max_body_chars:
+            raise InvalidArticle(
+                "oversized-body", f"body has {len(body)} characters, limit {max_body_chars}"
+            )
+        try:
+            return cls.model_validate(payload)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise InvalidArticle("wrong-schema", f"{where}: {first['msg']}") from exc

@@ -1,0 +1,143 @@
+"""Topic offsets and consumer-group lag, read with kafka-python's admin and consumer clients.
+
+Lag is what an operator acts on: per partition, the end offset (next offset to be written) minus
+the group's committed offset (next offset the group will read). A partition the group never
+committed counts from the partition's start, because the worker reads from ``earliest``.
+The status command and the worker's ``wirehose_consumer_lag_messages`` gauge both use this
+module, so the number on the dashboard and the one in the terminal are computed the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wirehose.core.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicOffsets:
+    """Start and end offset of every partition of one topic."""
+
+    topic: str
+    start: dict[int, int]
+    end: dict[int, int]
+
+    @property
+    def written(self) -> int:
+        """Records ever written (the sum of end offsets): what flowed through this topic."""
+        return sum(self.end.values())
+
+    @property
+    def retained(self) -> int:
+        """Records still on the broker (retention may have deleted older ones)."""
+        return sum(self.end[p] - self.start.get(p, 0) for p in self.end)
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    topic: str
+    partition: int
+    end_offset: int
+    committed: int | None
+    start_offset: int = 0
+
+    @property
+    def lag(self) -> int:
+        # Never committed: the group will start at the earliest retained record.
+        position = self.start_offset if self.committed is None else self.committed
+        return max(0, self.end_offset - position)
+
+
+class OffsetSource(Protocol):
+    """What the status snapshot needs from Kafka; faked in unit tests."""
+
+    def topic_offsets(self, topic: str) -> TopicOffsets | None: ...
+
+    def group_offsets(self, group: str) -> dict[tuple[str, int], int]: ...
+
+
+def group_lag(offsets: TopicOffsets, committed: dict[tuple[str, int], int]) -> list[PartitionLag]:
+    """Lag of one topic's partitions for a group, from its committed offsets."""
+    rows = []
+    for partition in sorted(offsets.end):
+        rows.append(
+            PartitionLag(
+                offsets.topic,
+                partition,
+                offsets.end[partition],
+                committed.get((offsets.topic, partition)),
+                offsets.start.get(partition, 0),
+            )
+        )
+    return rows
+
+
+class KafkaOffsets:
+    """``OffsetSource`` backed by a live broker. ``close()`` when done (or use ``with``)."""
+
+    def __init__(self, bootstrap: str, *, timeout_ms: int = 5000) -> None:
+        from kafka import KafkaConsumer
+        from kafka.admin import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        servers = bootstrap.split(",")
+        try:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=servers,
+                client_id="wirehose-status",
+                request_timeout_ms=timeout_ms,
+                bootstrap_timeout_ms=timeout_ms,
+            )
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=servers,
+                group_id=None,
+                enable_auto_commit=False,
+                client_id="wirehose-status",
+                request_timeout_ms=max(timeout_ms, 5000) + 1000,
+            )
+        except (KafkaError, OSError, ValueError) as exc:
+            raise ServiceError(
+                f"Kafka unreachable at {bootstrap}: run `wirehose services up`, or point "
+                f"WIREHOSE_KAFKA_BOOTSTRAP at a running broker ({type(exc).__name__})"
+            ) from exc
+        self._timeout_ms = timeout_ms
+
+    def topic_offsets(self, topic: str) -> TopicOffsets | None:
+        from kafka import TopicPartition
+
+        partitions = self._consumer.partitions_for_topic(topic)
+        if not partitions:
+            return None
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        start = self._consumer.beginning_offsets(tps, timeout_ms=self._timeout_ms)
+        end = self._consumer.end_offsets(tps, timeout_ms=self._timeout_ms)
+        return TopicOffsets(
+            topic,
+            start={tp.partition: int(v) for tp, v in start.items()},
+            end={tp.partition: int(v) for tp, v in end.items()},
+        )
+
+    def group_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        found: Any = self._admin.list_group_offsets({group: None}).get(group, {})
+        return {
+            (tp.topic, tp.partition): int(meta.offset)
+            for tp, meta in found.items()
+            if meta.offset is not None and meta.offset >= 0
+        }
+
+    def close(self) -> None:
+        for client in (self._consumer, self._admin):
+            try:
+                client.close()
+            except Exception:  # closing is best effort; the process may be shutting down
+                log.debug("offset client close failed", exc_info=True)
+
+    def __enter__(self) -> KafkaOffsets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
