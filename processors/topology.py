@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from producers.kafka import ensure_topics
+from wirehose.core.clients import ensure_topics
 from wirehose.core.settings import Settings
 
 Width = Literal["all", "one"]  # WIREHOSE_TOPIC_PARTITIONS partitions, or a single one

@@ -32,8 +32,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from producers.kafka import ArticleProducer, DeliveryReport, ensure_topics
+from producers.kafka import ArticleProducer, DeliveryReport
 from wirehose.core.article import Article
+from wirehose.core.clients import ensure_topics
 
 log = logging.getLogger(__name__)
 

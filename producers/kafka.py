@@ -15,46 +15,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError
 
 from wirehose.core.article import Article
+from wirehose.core.clients import KAFKA_HINT, best_compression, kafka_producer
 from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-_SERVICE_HINT = (
-    "start the local broker with `wirehose services up`, or point WIREHOSE_KAFKA_BOOTSTRAP "
-    "(or --bootstrap) at a running one"
-)
 # How many unconfirmed sends to hold before resolving them: bounds memory on a long replay.
 _MAX_PENDING = 1000
 
 DeliveryCallback = Callable[[str, BaseException | None], None]
-
-
-def best_compression() -> str:
-    """The strongest codec both kafka-python and (when installed) aiokafka can handle.
-
-    Faust consumes with aiokafka, so a codec only the producer has would make every record
-    unreadable downstream. gzip needs nothing beyond the standard library.
-    """
-    from kafka import codec as kcodec
-
-    try:
-        from aiokafka import codec as acodec
-    except ImportError:  # pragma: no cover - aiokafka comes with faust
-        acodec = kcodec
-    for name in ("zstd", "lz4"):
-        if getattr(kcodec, f"has_{name}")() and getattr(acodec, f"has_{name}")():
-            return name
-    return "gzip"
 
 
 @dataclass
@@ -124,14 +101,13 @@ class ArticleProducer:
         request_timeout_ms: int = 30_000,
         delivery_timeout_ms: int = 120_000,
         on_delivery: DeliveryCallback | None = None,
-        factory: Callable[..., Any] = KafkaProducer,
+        factory: Callable[..., Any] = kafka_producer,
     ) -> None:
         self.topic = topic
         self.report = DeliveryReport()
         self._on_delivery = on_delivery
         self._pending: list[tuple[str, Any]] = []
         config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap.split(","),
             "client_id": client_id,
             "enable_idempotence": True,
             "acks": "all",
@@ -142,9 +118,9 @@ class ArticleProducer:
             "delivery_timeout_ms": delivery_timeout_ms,
         }
         try:
-            self._producer = factory(**config)
+            self._producer = factory(bootstrap, **config)
         except KafkaError as exc:  # kafka-python 3 raises KafkaTimeoutError when none answers
-            raise ServiceError(f"no Kafka broker answers at {bootstrap}: {_SERVICE_HINT}") from exc
+            raise ServiceError(f"no Kafka broker answers at {bootstrap}: {KAFKA_HINT}") from exc
         log.debug("producer ready bootstrap=%s topic=%s", bootstrap, topic)
 
     def send(self, article: Article) -> None:
@@ -224,52 +200,3 @@ class ArticleProducer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def ensure_topics(
-    bootstrap: str,
-    topics: Iterable[str],
-    *,
-    partitions: int,
-    replication_factor: int = 1,
-    bootstrap_timeout_ms: int = 15_000,
-    configs: Mapping[str, str] | None = None,
-) -> list[str]:
-    """Create the topics that do not exist yet; return the names created.
-
-    Relying on broker auto-creation would give each topic the broker's default partition
-    count, and the partition count decides how far the Faust worker can scale out.
-    """
-    wanted = list(dict.fromkeys(topics))
-    try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap.split(","),
-            client_id="wirehose-admin",
-            bootstrap_timeout_ms=bootstrap_timeout_ms,
-        )
-    except KafkaError as exc:
-        raise ServiceError(f"no Kafka broker answers at {bootstrap}: {_SERVICE_HINT}") from exc
-    try:
-        missing = [name for name in wanted if name not in set(admin.list_topics())]
-        created = []
-        for name in missing:
-            try:
-                admin.create_topics(
-                    [
-                        NewTopic(
-                            name,
-                            partitions,
-                            replication_factor,
-                            topic_configs=dict(configs or {}),
-                        )
-                    ],
-                    wait_for_metadata=True,
-                )
-                created.append(name)
-            except TopicAlreadyExistsError:  # another process won the race: fine
-                pass
-        if created:
-            log.info("created topics names=%s partitions=%d", ",".join(created), partitions)
-        return created
-    finally:
-        admin.close()

@@ -58,9 +58,14 @@ class FakeKafkaProducer:
     instances: ClassVar[list[FakeKafkaProducer]] = []
 
     def __init__(
-        self, *, fail_keys: dict[bytes, BaseException] | None = None, **config: Any
+        self,
+        bootstrap: str,
+        *,
+        fail_keys: dict[bytes, BaseException] | None = None,
+        **config: Any,
     ) -> None:
-        self.config = config
+        # Called like wirehose.core.clients.kafka_producer; kept as kafka-python would see it.
+        self.config = {"bootstrap_servers": bootstrap.split(","), **config}
         self.fail_keys = fail_keys or {}
         self.records: list[tuple[str, bytes, bytes]] = []
         self.flushes = 0

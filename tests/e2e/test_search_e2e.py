@@ -18,11 +18,12 @@ import pytest
 from elasticsearch import Elasticsearch, helpers
 
 from producers.jsonl import article_from_object
-from producers.kafka import ArticleProducer, ensure_topics
+from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
 from sinks.search import SearchRequest, search
 from tests.es_support import alias_cleanup
 from wirehose.core.article import Article
+from wirehose.core.clients import ensure_topics
 from wirehose.core.settings import Settings
 from wirehose.ops.local import wait_indexed, worker_process
 

@@ -24,8 +24,9 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from producers.kafka import ArticleProducer, ensure_topics
+from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
+from wirehose.core.clients import ensure_topics
 from wirehose.core.settings import Settings
 from wirehose.ops.local import settings_env, wait_indexed, worker_process
 

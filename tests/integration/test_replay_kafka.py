@@ -9,10 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from kafka import KafkaConsumer
 
-from producers.kafka import ensure_topics
 from producers.seeds import iter_seed_articles
 from wirehose.cli import cli
 from wirehose.core.article import Article
+from wirehose.core.clients import ensure_topics
 from wirehose.core.settings import get_settings
 
 

@@ -7,9 +7,10 @@ import functools
 import pytest
 from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
-from producers.kafka import ArticleProducer, DeliveryReport, best_compression, failure_reason
+from producers.kafka import ArticleProducer, DeliveryReport, failure_reason
 from tests.factories import FakeKafkaProducer, make_article
 from wirehose.core.article import Article
+from wirehose.core.clients import best_compression
 from wirehose.core.errors import ServiceError
 
 
@@ -92,7 +93,7 @@ def test_context_manager_flushes_and_closes() -> None:
 
 
 def test_unreachable_broker_says_how_to_fix() -> None:
-    def no_broker(**_: object) -> None:
+    def no_broker(*_: object, **__: object) -> None:
         raise KafkaTimeoutError("Unable to bootstrap from ['nowhere:9092']")
 
     with pytest.raises(ServiceError, match="wirehose services up"):

@@ -87,16 +87,15 @@ def run(
     timeout: float = 7200.0,
 ) -> PipelineRun:
     """Replay ``articles`` (at ``rate``/s, or as fast as possible) through a fresh worker."""
-    from elasticsearch import Elasticsearch
-
     from processors.topology import create_topics
     from producers.kafka import ArticleProducer
     from producers.replay import Pacer
+    from wirehose.core.clients import es_client
     from wirehose.ops.local import count_indexed, wait_indexed, worker_process
 
     settings = _fresh(settings, label)
     create_topics(settings)
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    es = es_client(settings, request_timeout=60)
     ids = {a.article_id for a in articles}
     warm = Article.create(
         title="Warm-up", body=f"Warm-up article {uuid.uuid4().hex}.", producer="bench"

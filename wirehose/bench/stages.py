@@ -44,7 +44,8 @@ class StageResult:
 
 def produce(settings: Settings, articles: Sequence[Article], topic: str) -> StageResult:
     """kafka-python through ``ArticleProducer``: first send to the last confirmed ack."""
-    from producers.kafka import ArticleProducer, ensure_topics
+    from producers.kafka import ArticleProducer
+    from wirehose.core.clients import ensure_topics
 
     ensure_topics(settings.kafka_servers, [topic], partitions=settings.topic_partitions)
     with ArticleProducer(settings.kafka_servers, topic) as producer:
@@ -120,10 +121,9 @@ def ner(
 def es_bulk(settings: Settings, articles: Sequence[Article]) -> StageResult:
     """The project's ``ElasticsearchSink`` (bulk, external versions) into a fresh index, until
     everything is searchable (a refresh at the end)."""
-    from elasticsearch import Elasticsearch
-
     from processors.pipeline import Stamp
     from sinks.elasticsearch import ElasticsearchSink
+    from wirehose.core.clients import es_client
 
     stamp = Stamp()
     ready = [stamp.process(article) for article in articles]
@@ -136,7 +136,7 @@ def es_bulk(settings: Settings, articles: Sequence[Article]) -> StageResult:
         if sink.full:
             rejected += len(sink.flush())
     rejected += len(sink.flush())
-    client = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    client = es_client(settings, request_timeout=60)
     try:
         client.indices.refresh(index=settings.index_alias)
         count = int(client.count(index=settings.index_alias)["count"])

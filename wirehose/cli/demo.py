@@ -34,7 +34,6 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     `wirehose search`, `wirehose status` or curl; `wirehose services down` stops them.
     Running the demo twice indexes nothing twice: article ids are deterministic.
     """
-    from elasticsearch import Elasticsearch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -42,6 +41,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
     from wirehose.cli.terminate import terminate_like_interrupt
+    from wirehose.core.clients import es_client
     from wirehose.ops.local import wait_indexed, worker_process
     from wirehose.ops.services import resolve_endpoints
 
@@ -70,7 +70,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
         console.print(
             f"[bold]4/5[/] waiting until all {len(ids)} are searchable in '{settings.index_alias}'"
         )
-        client = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+        client = es_client(settings)
         with Progress(
             TextColumn("    indexed"),
             BarColumn(),

@@ -116,9 +116,10 @@ def _send(
 ) -> None:
     from tqdm import tqdm
 
-    from producers.kafka import ArticleProducer, ensure_topics
+    from producers.kafka import ArticleProducer
     from producers.replay import replay
     from wirehose.cli.terminate import terminate_like_interrupt
+    from wirehose.core.clients import ensure_topics
     from wirehose.core.metrics import delivery_counter
 
     if partitions is not None:

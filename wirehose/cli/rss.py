@@ -81,8 +81,9 @@ def command(
 
     from producers.base import SourceRunner
     from producers.fetch import FEED_LIMITS, PAGE_LIMITS
-    from producers.kafka import ArticleProducer, ensure_topics
+    from producers.kafka import ArticleProducer
     from producers.rss import FeedConfig, FeedSource, load_feed_config
+    from wirehose.core.clients import ensure_topics
     from wirehose.core.metrics import delivery_counter, serve
 
     settings = get_settings()

@@ -13,6 +13,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kafka import TopicPartition
+from kafka.errors import KafkaError
+
+from wirehose.core.clients import kafka_admin, kafka_consumer
 from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -80,20 +84,15 @@ class KafkaOffsets:
     """``OffsetSource`` backed by a live broker. ``close()`` when done (or use ``with``)."""
 
     def __init__(self, bootstrap: str, *, timeout_ms: int = 5000) -> None:
-        from kafka import KafkaConsumer
-        from kafka.admin import KafkaAdminClient
-        from kafka.errors import KafkaError
-
-        servers = bootstrap.split(",")
         try:
-            self._admin = KafkaAdminClient(
-                bootstrap_servers=servers,
+            self._admin = kafka_admin(
+                bootstrap,
                 client_id="wirehose-status",
                 request_timeout_ms=timeout_ms,
                 bootstrap_timeout_ms=timeout_ms,
             )
-            self._consumer = KafkaConsumer(
-                bootstrap_servers=servers,
+            self._consumer = kafka_consumer(
+                bootstrap,
                 group_id=None,
                 enable_auto_commit=False,
                 client_id="wirehose-status",
@@ -107,8 +106,6 @@ class KafkaOffsets:
         self._timeout_ms = timeout_ms
 
     def topic_offsets(self, topic: str) -> TopicOffsets | None:
-        from kafka import TopicPartition
-
         partitions = self._consumer.partitions_for_topic(topic)
         if not partitions:
             return None

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from kafka import TopicPartition
+
+from wirehose.core.clients import ensure_topics, kafka_consumer, kafka_producer
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.offsets import TopicOffsets
 
@@ -71,10 +74,8 @@ def scan_topic(
     deadline: float = SCAN_DEADLINE_SECONDS,
 ) -> Scan:
     """Read ``topic`` up to its current end: all of it, or about the ``newest`` N records."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap.split(","),
+    consumer = kafka_consumer(
+        bootstrap,
         group_id=None,
         enable_auto_commit=False,
         client_id="wirehose-deadletters",
@@ -128,12 +129,8 @@ def _entry(partition: int, offset: int, value: bytes | None) -> Entry:
 def read_ledger(bootstrap: str, dead_letter_topic: str) -> set[tuple[int, int]]:
     """``(partition, offset)`` of every dead letter already re-sent."""
     done: set[tuple[int, int]] = set()
-    from kafka import KafkaConsumer, TopicPartition
-
     topic = ledger_topic(dead_letter_topic)
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap.split(","), group_id=None, enable_auto_commit=False
-    )
+    consumer = kafka_consumer(bootstrap, group_id=None, enable_auto_commit=False)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
@@ -200,17 +197,13 @@ class ResendReport:
 
 def resend(bootstrap: str, dead_letter_topic: str, entries: Sequence[Entry]) -> ResendReport:
     """Publish each entry's original bytes to its original topic, then record it in the ledger."""
-    from kafka import KafkaProducer
-
-    from producers.kafka import ensure_topics
-
     report = ResendReport(selected=len(entries))
     if not entries:
         return report
     ledger = ledger_topic(dead_letter_topic)
     ensure_topics(bootstrap, [ledger], partitions=1)
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap.split(","),
+    producer = kafka_producer(
+        bootstrap,
         client_id="wirehose-deadletters",
         acks="all",
         enable_idempotence=True,

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from elasticsearch import Elasticsearch, NotFoundError
 from pydantic import SecretStr
 
 from wirehose.core.errors import ServiceError
@@ -75,16 +76,17 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 30.0) -> Non
 
 
 def count_indexed(
-    client: object, alias: str, ids: Collection[str], *, processed_since: datetime | None = None
+    client: Elasticsearch,
+    alias: str,
+    ids: Collection[str],
+    *,
+    processed_since: datetime | None = None,
 ) -> int:
     """How many of ``ids`` are searchable in ``alias`` right now.
 
     With ``processed_since``, only documents the pipeline (re)processed since then count: a
     second demo run must show its own work, not find the first run's documents.
     """
-    from elasticsearch import Elasticsearch, NotFoundError
-
-    assert isinstance(client, Elasticsearch)
     try:
         client.indices.refresh(index=alias)
         found = 0
@@ -102,7 +104,7 @@ def count_indexed(
 
 
 def wait_indexed(
-    client: object,
+    client: Elasticsearch,
     alias: str,
     ids: Collection[str],
     *,

@@ -178,12 +178,13 @@ class KafkaService(NativeService):
         """A metadata request answered by a broker that is also its own controller."""
         if not port_open("127.0.0.1", self.settings.kafka_port):
             return False
-        from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
+        from wirehose.core.clients import kafka_admin
+
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.address,
+            admin = kafka_admin(
+                self.address,
                 request_timeout_ms=3000,
                 bootstrap_timeout_ms=3000,
                 client_id="wirehose-health",
