@@ -10,8 +10,10 @@ Two derived fields exist only for search:
 - ``story_key``: the field results collapse on. Elasticsearch collapses every document that lacks
   the field into ONE group, so an article without a ``story_id`` gets its own key
   (``article:<id>``) instead of swallowing all other unclustered articles.
-- ``date``: ``published_at`` when known, else ``fetched_at``; always present, so date sorting,
-  ``--since/--until`` and the Kibana timeline never silently drop undated articles.
+- ``date``: the article's event time (``wirehose.core.article.event_time``: ``published_at``,
+  never later than ``fetched_at``, else ``fetched_at``), the time dedup and story clustering
+  use too; always present, so date sorting, ``--since/--until`` and the Kibana timeline never
+  silently drop undated articles.
 
 ``raw`` (the original text or HTML) stays out: it is large, never searched, and Kafka keeps it.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wirehose.core.article import Article, DedupMark
+from wirehose.core.article import Article, DedupMark, event_time
 
 # spaCy labels per facet. GPE (countries, cities) and LOC (regions, seas) are both "places" to a
 # reader; everything else named (NORP, EVENT, FAC, ...) lands in "others".
@@ -56,7 +58,6 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
     facets: dict[str, list[str]] = {"people": [], "organizations": [], "places": [], "others": []}
     for entity in article.entities:
         facets[facet_of(entity.label)].append(entity.canonical)
-    when = article.published_at or article.fetched_at
     return {
         "article_id": article.article_id,
         "schema_version": article.schema_version,
@@ -75,7 +76,7 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
         "fetched_at": _iso(article.fetched_at),
         "processed_at": _iso(article.processed_at),
         "indexed_at": _iso(indexed_at or datetime.now(UTC)),
-        "date": _iso(when),
+        "date": _iso(event_time(article)),
         **dedup_fields(article.dedup),
         "story_id": article.story_id,
         "story_key": story_key(article),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from producers.seeds import iter_seed_articles
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
 
 SEED_STORIES = ["oct16-call"] * 4 + ["dec10-call"]
 SEED_DATES = [datetime(2023, 10, 16, h, tzinfo=UTC) for h in (15, 16, 17, 18)] + [
@@ -136,7 +136,7 @@ def labelled_articles(seeds_dir: Path, *, seed_dates: bool) -> list[tuple[Articl
     for story, when, title, body in WRITTEN:
         article = Article.create(title=title, body=body, producer="test", published_at=when)
         labelled.append((article, story))
-    return sorted(labelled, key=lambda pair: pair[0].published_at or pair[0].fetched_at)
+    return sorted(labelled, key=lambda pair: event_time(pair[0]))
 
 
 def pairwise(predicted: list[str], gold: list[str]) -> tuple[float, float, int, int]:

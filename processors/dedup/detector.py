@@ -12,11 +12,11 @@ Three steps, cheapest first:
    the smaller text is at least ``min_length_ratio`` of the larger and ``min_containment_shingles``
    long, so that a two-sentence brief quoting a story's lead is not called a copy of it.
 
-The canonical of a group of copies is its earliest member by ``(event time, article_id)``, not
-the first to arrive, so the marks do not depend on which partition or worker was faster. Marks
-are final once emitted: an article that arrives after copies of it but was published before them
-is marked canonical itself and lists the former canonicals it outranks in ``Verdict.supersedes``
-(see docs/dedup.md, "Late originals").
+The canonical of a group of copies is its earliest member by ``(event time, article_id)``
+(``wirehose.core.article.event_time``), not the first to arrive, so the marks do not depend on
+which partition or worker was faster. Marks are final once emitted: an article that arrives
+after copies of it but was published before them is marked canonical itself and lists the
+former canonicals it outranks in ``Verdict.supersedes`` (see docs/dedup.md, "Late originals").
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from processors.dedup.sign import EXACT_PREFIX, Signature, Signer
 from processors.dedup.store import DedupStore, Entry, InMemoryDedupStore
-from wirehose.core.article import Article, DedupMark, content_hash
+from wirehose.core.article import Article, DedupMark, content_hash, event_time
 from wirehose.core.settings import Settings
 
 __all__ = [
@@ -109,14 +109,6 @@ def decide(rank: tuple[datetime, str], matches: list[Match]) -> DedupMark:
         similarity=round(min(1.0, best.similarity), 4),
         method=best.method,
     )
-
-
-def event_time(article: Article) -> datetime:
-    """When the article happened for windowing and ranking: published, but never in the future
-    of its own fetch (a wrong time zone must not make an article outrank everything)."""
-    if article.published_at is None:
-        return article.fetched_at
-    return min(article.published_at, article.fetched_at)
 
 
 def combine(partials: Iterable[Sequence[Match]]) -> list[Match]:

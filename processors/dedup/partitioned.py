@@ -37,14 +37,13 @@ from processors.dedup.detector import (
     Watermarks,
     combine,
     decide,
-    event_time,
     mark_article,
     new_entry,
 )
 from processors.dedup.sign import Signature, bucket_partition
 from processors.dedup.store import Entry, pack_hashes, remove_member, unpack_hashes
 from processors.progress import Progress
-from wirehose.core.article import Article, DedupMark
+from wirehose.core.article import Article, DedupMark, event_time
 
 log = logging.getLogger(__name__)
 

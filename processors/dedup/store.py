@@ -39,7 +39,7 @@ class Entry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     article_id: str
-    when: datetime  # event time: published_at (never later than fetched_at), else fetched_at
+    when: datetime  # wirehose.core.article.event_time(article)
     bucket_keys: tuple[str, ...]  # the exact and band buckets it is filed under in this store
     shingles: tuple[int, ...]
     # The mark it was given; None in a band partition of the worker, which only proposes and

@@ -20,19 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from wirehose.core import textrules
-from wirehose.core.article import normalize_text
+from wirehose.core.text import fold_unicode, normalize_text
 
 SHINGLE_SIZE = 5
 
-# Typography that differs between outlets but never between stories; normalize_text folds the
-# curly quotes and long dashes, these are the rest (ASCII "--", ellipsis, zero-width marks).
-_EXTRA_FOLD = str.maketrans(
-    {"\u2026": "...", "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": ""}
-)
 _DOUBLE_HYPHEN = re.compile(r"\s*--+\s*")
 _WORD = re.compile(r"[^\W_]+(?:['.,-][^\W_]+)*")
 
@@ -51,10 +45,17 @@ _CALL_TO_ACTION = re.compile(
 _MAX_WIDGET_WORDS = 25
 
 
-def fold(text: str) -> str:
-    """Unicode, quote, dash and case folding shared with ``content_hash`` plus ASCII dashes."""
-    text = unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD)
-    return _DOUBLE_HYPHEN.sub(" - ", text)
+def fold_copy_text(text: str) -> str:
+    """A copy's text as the paragraph rules read it: NFKC, zero-width marks dropped, an ASCII
+    ``--`` made one spaced dash.
+
+    Quotes and dashes stay as written here: the debris rules of ``wirehose.core.textrules``
+    are written against them (``By Jane O’Neil`` is not a byline to them, ``By Jane O'Neil``
+    is), so folding them first would change which paragraphs are dropped, and with them the
+    shingle hashes stored in dedup state. The rest of ``wirehose.core.text.TYPOGRAPHY`` is
+    applied after that, by ``normalize_text`` in ``similarity_text``.
+    """
+    return _DOUBLE_HYPHEN.sub(" - ", fold_unicode(text))
 
 
 def _is_debris(paragraph: str) -> bool:
@@ -79,7 +80,7 @@ def story_paragraphs(text: str) -> list[str]:
     paragraphs into one line, and splitting finer than that would make widget detection guess.
     """
     kept: list[str] = []
-    for line in fold(text).splitlines():
+    for line in fold_copy_text(text).splitlines():
         paragraph = " ".join(line.split())
         if not paragraph or _is_debris(paragraph):
             continue
@@ -91,11 +92,12 @@ def story_paragraphs(text: str) -> list[str]:
 
 
 def similarity_text(text: str) -> str:
-    """The story text, folded: what shingles are cut from."""
+    """The story text, folded (``wirehose.core.text.normalize_text``): what shingles are cut
+    from."""
     return normalize_text(" ".join(story_paragraphs(text)))
 
 
-def words(text: str) -> list[str]:
+def word_tokens(text: str) -> list[str]:
     """Word tokens of already folded text; punctuation goes, so quote styles cannot matter.
 
     Inner apostrophes, periods, commas and hyphens stay (``hamas's``, ``u.s.``, ``1,400``,
@@ -125,4 +127,4 @@ def hash_shingles(values: Iterable[str]) -> tuple[int, ...]:
 
 def shingle_hashes(text: str, size: int = SHINGLE_SIZE) -> tuple[int, ...]:
     """Boilerplate-free, folded, shingled and hashed ``text``: the set similarity works on."""
-    return hash_shingles(shingles(words(similarity_text(text)), size))
+    return hash_shingles(shingles(word_tokens(similarity_text(text)), size))

@@ -7,7 +7,8 @@ it is unit-tested without a model and gives the same answer on every replay.
 
 Rules, in order (each one fixes a mistake seen on real news text):
 
-1. Surface cleaning: typographic quotes folded, possessives dropped, a leading "the" dropped.
+1. Surface cleaning: typography folded (quotes, dashes, zero-width marks: ``wirehose.core.text``),
+   possessives dropped, a leading "the" dropped.
 2. PERSON titles stripped: "Russian Foreign Minister Sergei Lavrov" -> "Sergei Lavrov".
 3. Headline over-reach trimmed: title case makes NER read "Putin Phoned" as a name; a title
    PERSON that starts with a person known from the same article is cut back to that person.
@@ -21,7 +22,6 @@ Rules, in order (each one fixes a mistake seen on real news text):
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -29,24 +29,13 @@ from typing import Literal
 
 from processors.entities import rules
 from wirehose.core.article import Entity
+from wirehose.core.text import collapse_spaces, fold_typography
 
 Field = Literal["title", "body"]
 
-_QUOTES = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u00a0": " ",
-    }
-)
 _POSSESSIVE = re.compile(r"(?<=\w)(?:'s|(?<=s)')$", re.IGNORECASE)
 # A trailing dot stays: it belongs to "U.S." and "Jr."; NER spans rarely end a sentence.
 _EDGE_PUNCT = " \t\n\"'`,;:!?()[]{}<>*-"
-_SPACE = re.compile(r"\s+")
 _RELABEL_FROM = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "NORP"})
 _COUNTRY_FROM = frozenset({"PERSON", "ORG", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT"})
 
@@ -62,19 +51,19 @@ class Mention:
     label: str
 
 
-def fold(text: str) -> str:
-    """Comparison key: NFKC, straight quotes, lower case, no dots, single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).replace(".", "")
-    return _SPACE.sub(" ", text).strip().casefold()
+def fold_name(text: str) -> str:
+    """A name's comparison key: typography folded (``wirehose.core.text``), no dots, single
+    spaces, case-folded."""
+    return collapse_spaces(fold_typography(text).replace(".", "")).casefold()
 
 
 def clean_surface(text: str, *, keep_possessive: bool = False) -> str:
     """The name without typography, possessive, edge punctuation or a leading "the"."""
-    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).translate(_QUOTES)).strip()
+    text = collapse_spaces(fold_typography(text))
     if not keep_possessive:
         text = _POSSESSIVE.sub("", text)
     text = text.strip(_EDGE_PUNCT)
-    if text.lower().startswith("the ") and fold(text) not in rules.KEEP_THE:
+    if text.lower().startswith("the ") and fold_name(text) not in rules.KEEP_THE:
         text = text[4:].lstrip()
     return text
 
@@ -88,7 +77,7 @@ def strip_titles(name: str) -> str:
     tokens = name.split()
     last_title = -1
     for i, token in enumerate(tokens[:-1]):
-        word = fold(token)
+        word = fold_name(token)
         if word in rules.TITLE_WORDS:
             last_title = i
         elif word in rules.TITLE_GLUE or (i == 0 and token[:1].isupper()):
@@ -96,14 +85,15 @@ def strip_titles(name: str) -> str:
         else:
             break
     rest = tokens[last_title + 1 :]
-    if last_title < 0 or all(fold(t) in rules.TITLE_WORDS for t in rest):
+    if last_title < 0 or all(fold_name(t) in rules.TITLE_WORDS for t in rest):
         return name
     return " ".join(rest)
 
 
 def surname_key(name: str) -> str:
     """The folded last name: suffixes ("Jr.") and particles ("al-") do not count."""
-    tokens = [t for t in fold(name).split() if t not in rules.NAME_SUFFIXES] or fold(name).split()
+    parts = fold_name(name).split()
+    tokens = [t for t in parts if t not in rules.NAME_SUFFIXES] or parts
     last = tokens[-1] if tokens else ""
     for prefix in rules.SURNAME_PREFIXES:
         if last.startswith(prefix) and len(last) > len(prefix):
@@ -179,7 +169,7 @@ def _people(works: Sequence[_Work]) -> dict[str, str]:
             by_surname[surname_key(work.name)][work.name] += 1
     people = {}
     for key, names in by_surname.items():
-        firsts = {fold(name).split()[0] for name in names}
+        firsts = {fold_name(name).split()[0] for name in names}
         if len(firsts) == 1:  # "Joe Biden" and "Hunter Biden" leave "Biden" alone
             people[key] = max(names, key=lambda n: (names[n], len(n), n))
     return people
@@ -187,11 +177,11 @@ def _people(works: Sequence[_Work]) -> dict[str, str]:
 
 def _trim_headline(work: _Work, people: dict[str, str], body_names: set[str]) -> None:
     tokens = work.name.split()
-    if work.mention.field != "title" or len(tokens) < 2 or fold(work.name) in body_names:
+    if work.mention.field != "title" or len(tokens) < 2 or fold_name(work.name) in body_names:
         return
     for size in range(len(tokens) - 1, 0, -1):
         head = " ".join(tokens[:size])
-        known = fold(head) in body_names or (size == 1 and surname_key(head) in people)
+        known = fold_name(head) in body_names or (size == 1 and surname_key(head) in people)
         where = work.mention.text.find(head)
         if known and where >= 0:
             start = work.mention.start + where
@@ -203,24 +193,24 @@ def _trim_headline(work: _Work, people: dict[str, str], body_names: set[str]) ->
 def canonicalize(mentions: Sequence[Mention], aliases: AliasMap | None = None) -> list[Entity]:
     """One article's mentions as entities with canonical forms (see the module docstring)."""
     # An ORG may end in 's by name (McDonald's): drop it only when the bare form occurs too.
-    seen = {fold(clean_surface(m.text, keep_possessive=True)) for m in mentions}
+    seen = {fold_name(clean_surface(m.text, keep_possessive=True)) for m in mentions}
     works: list[_Work] = []
     for m in mentions:
         name = clean_surface(m.text)
-        if m.label == "ORG" and fold(name) not in seen:
+        if m.label == "ORG" and fold_name(name) not in seen:
             name = clean_surface(m.text, keep_possessive=True)
         if not name:
             continue
         works.append(_Work(m, m.label, strip_titles(name) if m.label == "PERSON" else name))
     people = _people(works)
-    body_names = {fold(w.name) for w in works if w.mention.field == "body"}
+    body_names = {fold_name(w.name) for w in works if w.mention.field == "body"}
     for work in works:
         if work.label == "PERSON":
             _trim_headline(work, people, body_names)
         single = len(work.name.split()) == 1
         if work.label in _RELABEL_FROM and single and surname_key(work.name) in people:
             work.label = "PERSON"  # "Lavrov" (ORG) beside "Sergei Lavrov" (PERSON)
-        elif work.label in _COUNTRY_FROM and fold(work.name) in rules.COUNTRIES:
+        elif work.label in _COUNTRY_FROM and fold_name(work.name) in rules.COUNTRIES:
             work.label = "GPE"  # "Gabon" (PERSON) in a list of countries
         # No relabelling from the cross-article map: "Apple" next to a learned "Fiona Apple"
         # shows why a label change needs evidence from the article itself.
@@ -234,7 +224,7 @@ def _entity(work: _Work, people: dict[str, str], aliases: AliasMap | None) -> En
         if len(canonical.split()) == 1:
             key = surname_key(canonical)
             canonical = people.get(key) or (aliases.resolve(key) if aliases else None) or canonical
-    elif (alias := rules.ALIASES.get(fold(canonical))) is not None:
+    elif (alias := rules.ALIASES.get(fold_name(canonical))) is not None:
         canonical, label = alias
     elif label == "NORP":
         canonical = singular_group(canonical)
@@ -248,14 +238,14 @@ def _vote_labels(entities: list[Entity]) -> list[Entity]:
     """Give every mention of one canonical value the label most of its mentions have."""
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     for entity in entities:
-        votes[fold(entity.canonical)][entity.label] += 1
+        votes[fold_name(entity.canonical)][entity.label] += 1
     # Counter keeps first-seen order and max() returns the first maximum, so ties go to the
     # label seen first and the outcome does not depend on anything but the article.
     winners = {key: max(counts, key=lambda label: counts[label]) for key, counts in votes.items()}
     return [
         e
-        if e.label == winners[fold(e.canonical)]
-        else e.model_copy(update={"label": winners[fold(e.canonical)]})
+        if e.label == winners[fold_name(e.canonical)]
+        else e.model_copy(update={"label": winners[fold_name(e.canonical)]})
         for e in entities
     ]
 

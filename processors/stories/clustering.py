@@ -4,7 +4,8 @@ Different outlets' write-ups of one event share little copy, so this is not dedu
 weighted words and salient entities (processors.stories.features), gated by time and by who the
 story is about. The bias is against merging: an article joins a story only when
 
-* it was published within ``window`` of an article of that story (``published_at``, else
+* it was published within ``window`` of an article of that story (by event time,
+  ``wirehose.core.article.event_time``: ``published_at`` never later than ``fetched_at``, else
   ``fetched_at``: undated articles are placed when they were fetched, which is right for live
   feeds and keeps a replayed archive apart from dated news);
 * the people named in the headline and lede agree: both name people and at least half of them

@@ -19,7 +19,8 @@ from datetime import datetime
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from processors.entities.canonical import surname_key
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
+from wirehose.core.text import fold_typography
 
 TITLE_WEIGHT = 3.0
 LEDE_WEIGHT = 2.0
@@ -40,7 +41,7 @@ class StoryFeatures:
 
     article_id: str
     story_id: str
-    when: datetime
+    when: datetime  # wirehose.core.article.event_time(article)
     dated: bool  # False when ``when`` is fetched_at, i.e. the publication time is unknown
     words: Mapping[str, float]
     entities: Mapping[str, float]
@@ -90,11 +91,12 @@ class StoryFeatures:
         )
 
 
-def words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
     """Content words: lower case, no stop words, possessive and plural "s" dropped."""
     found = []
     for token in _WORD.findall(text.lower()):
-        token = token.replace("’", "'")
+        if not token.isascii():  # a curly apostrophe, the only typography _WORD lets in
+            token = fold_typography(token)
         if token.endswith("'s"):
             token = token[:-2]
         if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
@@ -134,7 +136,7 @@ def extract(article: Article, story_id: str) -> StoryFeatures:
         (LEDE_WEIGHT, article.body[:cut]),
         (1.0, article.body[cut:]),
     ):
-        for word in words(text):
+        for word in content_words(text):
             bag[word] += weight
     named: dict[str, float] = defaultdict(float)
     people: dict[str, float] = defaultdict(float)
@@ -152,7 +154,7 @@ def extract(article: Article, story_id: str) -> StoryFeatures:
     return StoryFeatures(
         article_id=article.article_id,
         story_id=story_id,
-        when=article.published_at or article.fetched_at,
+        when=event_time(article),
         dated=article.published_at is not None,
         words=dict(bag),
         entities=dict(named),

@@ -15,9 +15,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from processors.dedup.detector import event_time
 from wirehose.bench.corpus import generator, mosaic, sentence_pool
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
 
 START = datetime(2024, 1, 8, 6, 0, tzinfo=UTC)
 # (tier of the generator, share of copies); "twin" is the exact body under another URL.

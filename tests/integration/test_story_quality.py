@@ -17,7 +17,7 @@ import pytest
 from processors.entities.tagger import EntityTagger
 from processors.stories.clustering import StoryClusterer
 from tests.storyset import labelled_articles, pairwise
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 
@@ -76,7 +76,7 @@ def test_wire_copy_corpus(tagger: EntityTagger) -> None:
             )
             for row in rows
         ),
-        key=lambda pair: pair[0].published_at or pair[0].fetched_at,
+        key=lambda pair: event_time(pair[0]),
     )
     predicted = cluster(tagger, labelled)
     precision, recall, true_pairs, _ = pairwise(predicted, [story for _, story in labelled])

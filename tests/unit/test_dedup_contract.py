@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from processors.dedup.detector import WireCopyDetector, event_time
+from processors.dedup.detector import WireCopyDetector
 from processors.dedup.partitioned import (
     BandWorker,
     Decider,
@@ -32,7 +32,7 @@ from processors.dedup.partitioned import (
 from processors.dedup.sign import Signer
 from processors.progress import Progress
 from tests.corpus.archive import archive, arrival, reference_order
-from wirehose.core.article import Article, DedupMark
+from wirehose.core.article import Article, DedupMark, event_time
 
 WINDOW = timedelta(hours=72)
 LATENESS = timedelta(hours=72)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from processors.dedup.detector import CANONICAL, WireCopyDetector, event_time
+from processors.dedup.detector import CANONICAL, WireCopyDetector
 from processors.dedup.partitioned import (
     BandWorker,
     Decider,
@@ -26,7 +26,7 @@ from processors.dedup.partitioned import (
 )
 from processors.dedup.sign import Signer, bucket_partition
 from wirehose.bench.dedup_quality import load_corpus
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 WINDOW = timedelta(hours=72)

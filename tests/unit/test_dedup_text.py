@@ -8,7 +8,7 @@ from processors.dedup.text import (
     shingles,
     similarity_text,
     story_paragraphs,
-    words,
+    word_tokens,
 )
 
 STORY = (
@@ -50,7 +50,7 @@ def test_datelines_are_cut_from_paragraph_starts() -> None:
 def test_quote_dash_case_and_whitespace_styles_fold_to_the_same_words() -> None:
     styled = STORY.replace("“", '"').replace("”", '"').replace(" ", "  ").upper()
     assert similarity_text(styled) == similarity_text(STORY)
-    assert words('it\'s the u.s. 1,400-strong al-assad force -- "yes"') == [
+    assert word_tokens('it\'s the u.s. 1,400-strong al-assad force -- "yes"') == [
         "it's",
         "the",
         "u.s",

@@ -6,7 +6,12 @@ shape it does not know instead of indexing garbage. A stage validates what it re
 
 ``article_id`` is deterministic, so a replayed or redelivered article lands on the same Kafka key
 and the same Elasticsearch ``_id``: the canonical URL when there is one (tracking parameters and
-fragments dropped), otherwise the normalized text (quotes, dashes, case and whitespace folded).
+fragments dropped), otherwise the normalized text (``wirehose.core.text.normalize_text``: quotes,
+dashes, case and whitespace folded).
+
+``event_time`` is when an article happened, for every stage that orders, windows or dates
+articles: dedup ranks and expires by it, story clustering windows by it, the search index sorts
+and filters on it (the ``date`` field).
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from wirehose.core.deadletter import Reason
 from wirehose.core.errors import InvalidArticle
+from wirehose.core.text import normalize_text
 
 SCHEMA_VERSION = 1
 
@@ -31,27 +37,6 @@ _TRACKING_PARAMS = re.compile(
     r"guccounter|_ga|__twitter_impression|at_medium|at_campaign|rss|feed)$",
     re.IGNORECASE,
 )
-_QUOTES = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u00a0": " ",
-    }
-)
-_SPACE = re.compile(r"\s+")
 
 
 def utcnow() -> datetime:
@@ -79,12 +64,6 @@ def canonical_url(url: str) -> str:
     path = parts.path.rstrip("/") or "/"
     # http and https of one page are one article.
     return urlunsplit(("https" if scheme in {"http", "https"} else scheme, host, path, query, ""))
-
-
-def normalize_text(text: str) -> str:
-    """Text folded so that typographic variants of the same words compare equal."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
-    return _SPACE.sub(" ", text).strip()
 
 
 def content_hash(text: str) -> str:
@@ -198,31 +177,48 @@ class Article(BaseModel):
     def from_bytes(cls, data: bytes | str | None, *, max_body_chars: int | None = None) -> Article:
         """Parse and validate wire bytes; raise ``InvalidArticle`` with a reason slug."""
         if data is None or len(data) == 0:
-            raise InvalidArticle("empty-message", "the message has no value")
+            raise InvalidArticle(Reason.EMPTY_MESSAGE, "the message has no value")
         try:
             payload = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidArticle("invalid-json", str(exc)) from exc
+            raise InvalidArticle(Reason.INVALID_JSON, str(exc)) from exc
         if not isinstance(payload, dict):
             raise InvalidArticle(
-                "wrong-schema", f"expected a JSON object, got {type(payload).__name__}"
+                Reason.WRONG_SCHEMA, f"expected a JSON object, got {type(payload).__name__}"
             )
         version = payload.get("schema_version")
         if version != SCHEMA_VERSION:
             raise InvalidArticle(
-                "unknown-schema-version",
+                Reason.UNKNOWN_SCHEMA_VERSION,
                 f"schema_version={version!r}, this build reads {SCHEMA_VERSION}",
             )
         body = payload.get("body")
         if isinstance(body, str) and not body.strip():
-            raise InvalidArticle("empty-body", "the article body is empty")
+            raise InvalidArticle(Reason.EMPTY_BODY, "the article body is empty")
         if max_body_chars is not None and isinstance(body, str) and len(body) > max_body_chars:
             raise InvalidArticle(
-                "oversized-body", f"body has {len(body)} characters, limit {max_body_chars}"
+                Reason.OVERSIZED_BODY, f"body has {len(body)} characters, limit {max_body_chars}"
             )
         try:
             return cls.model_validate(payload)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            raise InvalidArticle("wrong-schema", f"{where}: {first['msg']}") from exc
+            raise InvalidArticle(Reason.WRONG_SCHEMA, f"{where}: {first['msg']}") from exc
+
+
+def event_time(article: Article) -> datetime:
+    """When ``article`` happened: ``published_at``, but never later than ``fetched_at``;
+    ``fetched_at`` when the publication time is unknown.
+
+    The one definition for every stage (dedup rank and expiry, story windows, the search
+    ``date``), so that they agree on where an article sits in time. The cap is there because a
+    publication time after the fetch is always wrong (a missing or misread time zone, a feed
+    that dates items ahead): nothing is fetched before it is published. Left uncapped, such an
+    article would rank behind the copies of it that it is the original of, push dedup's
+    event-time watermark ahead of the stream, miss the story window of its own story, and sort
+    above everything in search until the wrong time had passed.
+    """
+    if article.published_at is None:
+        return article.fetched_at
+    return min(article.published_at, article.fetched_at)

@@ -13,7 +13,7 @@ import zoneinfo
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 
-from wirehose.core.article import normalize_text
+from wirehose.core.text import normalize_text
 
 # Canonical agency names, keyed by the folded spellings seen in credits and datelines.
 AGENCIES: dict[str, str] = {
