@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from wirehose.core import textrules as rules
+from wirehose.core.deadletter import Reason
 from wirehose.core.errors import ExtractionError
 
 _BLOCK_TAGS = frozenset(
@@ -85,7 +86,9 @@ def extract_page(content: bytes | str, *, url: str, min_chars: int = 200) -> Pag
     )
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
     if len(text) < min_chars:
-        raise ExtractionError("no-article-text", f"{url}: {len(text)} characters of text found")
+        raise ExtractionError(
+            Reason.NO_ARTICLE_TEXT, f"{url}: {len(text)} characters of text found"
+        )
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
     title = getattr(doc, "title", None)
     if title and paragraphs and rules.folded(paragraphs[0]) == rules.folded(title):

@@ -19,6 +19,7 @@ from typing import Any
 
 from producers.seeds import PRODUCER, parse_article_text
 from wirehose.core.article import Article
+from wirehose.core.deadletter import Reason
 from wirehose.core.errors import DropArticle, InvalidArticle
 
 # Fields a loose object may carry besides title/body/url; anything else is an error, so a typo
@@ -33,7 +34,9 @@ def article_from_object(
 ) -> Article:
     """One decoded JSON object -> ``Article``; raise ``InvalidArticle`` saying what is wrong."""
     if not isinstance(obj, dict):
-        raise InvalidArticle("wrong-schema", f"expected a JSON object, got {type(obj).__name__}")
+        raise InvalidArticle(
+            Reason.WRONG_SCHEMA, f"expected a JSON object, got {type(obj).__name__}"
+        )
     if "schema_version" in obj and "article_id" in obj:
         return Article.from_bytes(json.dumps(obj))
     if "body" not in obj and isinstance(obj.get("text"), str):
@@ -43,13 +46,15 @@ def article_from_object(
     unknown = set(obj) - _LOOSE_FIELDS - {"title", "body", "url", "producer"}
     if unknown:
         raise InvalidArticle(
-            "wrong-schema",
+            Reason.WRONG_SCHEMA,
             f"unknown field(s) {sorted(unknown)}; allowed: title, body, url, text, "
             + ", ".join(sorted(_LOOSE_FIELDS)),
         )
     body = obj.get("body")
     if not isinstance(body, str) or not body.strip():
-        raise InvalidArticle("empty-body", "a loose object needs a non-empty 'body' (or 'text')")
+        raise InvalidArticle(
+            Reason.EMPTY_BODY, "a loose object needs a non-empty 'body' (or 'text')"
+        )
     fields = {k: v for k, v in obj.items() if k in _LOOSE_FIELDS and v is not None}
     fields.setdefault("source", source)
     if isinstance(fields.get("agencies"), list):
@@ -63,7 +68,7 @@ def article_from_object(
             **fields,
         )
     except ValueError as exc:  # pydantic's ValidationError
-        raise InvalidArticle("wrong-schema", str(exc).splitlines()[0]) from exc
+        raise InvalidArticle(Reason.WRONG_SCHEMA, str(exc).splitlines()[0]) from exc
 
 
 def iter_jsonl_articles(path: Path, *, producer: str = PRODUCER) -> Iterator[Article]:
@@ -81,7 +86,7 @@ def iter_jsonl_articles(path: Path, *, producer: str = PRODUCER) -> Iterator[Art
                 yield article_from_object(json.loads(line), producer=producer, source=where)
             except json.JSONDecodeError as exc:
                 raise InvalidArticle(
-                    "invalid-json", f"{where}: {exc.msg} (column {exc.colno})"
+                    Reason.INVALID_JSON, f"{where}: {exc.msg} (column {exc.colno})"
                 ) from exc
             except DropArticle as exc:
                 raise type(exc)(exc.reason, f"{where}: {exc.detail}") from exc

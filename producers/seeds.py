@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import wirehose
 from wirehose.core import textrules as rules
 from wirehose.core.article import Article
+from wirehose.core.deadletter import Reason
 from wirehose.core.errors import ExtractionError
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,7 @@ def parse_article_text(
         _consume_dateline(paras, parsed)
     body = "\n\n".join(paras)
     if not body.strip():
-        raise ExtractionError("no-body", f"no story text left in {source or 'the input'}")
+        raise ExtractionError(Reason.NO_BODY, f"no story text left in {source or 'the input'}")
     return Article.create(
         title=parsed.title,
         body=body,
@@ -165,7 +167,6 @@ def iter_seed_articles(directory: Path, *, producer: str = PRODUCER) -> Iterator
 
 def default_seeds_dir() -> Path:
     """The seeds shipped with wirehose: ``wirehose/_seeds`` in a wheel, ``seeds/`` in a checkout."""
-    import wirehose
 
     packaged = Path(wirehose.__file__).parent / "_seeds"
     if packaged.is_dir():

@@ -38,7 +38,6 @@ from sinks.bulk import (
     ChunkReport,
     Doc,
     ItemResult,
-    SinkClosed,
     is_transient,
     write_chunk,
 )
@@ -46,13 +45,13 @@ from sinks.document import dedup_fields, to_document
 from sinks.indices import IndexManager
 from wirehose.core.article import Article, DedupMark
 from wirehose.core.clients import es_client
-from wirehose.core.deadletter import DeadLetter
-from wirehose.core.errors import DropArticle
+from wirehose.core.deadletter import DeadLetter, Reason
+from wirehose.core.errors import DropArticle, SinkClosed
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ElasticsearchSink", "SinkClosed", "article_version", "es_client"]
+__all__ = ["ElasticsearchSink", "article_version"]
 
 
 @dataclass
@@ -64,6 +63,12 @@ class SinkStats:
     conflicts: int = 0
     rejected: int = 0
     retries: int = 0
+
+
+def es_reason(error_type: str) -> Reason:
+    """The dead-letter reason of a document Elasticsearch refused with ``error_type``:
+    ``es-<error type>`` for the types ``Reason`` lists, ``es-unknown`` for any other."""
+    return Reason.parse(f"es-{error_type}") or Reason.ES_UNKNOWN
 
 
 def article_version(article: Article) -> int:
@@ -145,7 +150,7 @@ class ElasticsearchSink:
             # One document larger than a whole batch cannot be sent without breaking the limit
             # the operator set; it is rejected here rather than stalling the partition.
             raise DropArticle(
-                "document-too-large",
+                Reason.DOCUMENT_TOO_LARGE,
                 f"document is {size} bytes, WIREHOSE_SINK_BATCH_BYTES is "
                 f"{self.settings.sink_batch_bytes}",
             )
@@ -274,7 +279,11 @@ class ElasticsearchSink:
         )
 
     def _dead_letter(self, doc: Doc, result: ItemResult) -> DeadLetter:
-        drop = DropArticle(f"es-{result.error_type}", f"status {result.status}: {result.reason}")
+        reason = es_reason(result.error_type)
+        detail = f"status {result.status}: {result.reason}"
+        if reason is Reason.ES_UNKNOWN:
+            detail = f"{result.error_type} {detail}"  # the type is the first thing to look up
+        drop = DropArticle(reason, detail)
         letter = DeadLetter.from_drop(
             drop,
             step=self.step_id,

@@ -1,4 +1,4 @@
-"""``wirehose deadletters list|replay``: inspect rejected records and re-send them once fixed."""
+"""``wirehose deadletters list|replay|reasons``: inspect rejected records, re-send them once fixed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from wirehose.core.deadletter import Reason
 from wirehose.core.settings import get_settings
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -36,7 +37,9 @@ _filters = [
         "--reason",
         "reasons",
         multiple=True,
-        help="Only this reason (repeatable), e.g. oversized-body.",
+        # Exactly the enum's values: --help lists them, a typo is an error, not an empty result.
+        type=click.Choice([reason.value for reason in Reason]),
+        help="Only this reason (repeatable); `wirehose deadletters reasons` explains each.",
     ),
     click.option("--since", help="Only dead letters from this time on: 30m, 2h, 7d or ISO time."),
 ]
@@ -64,6 +67,7 @@ def command() -> None:
       wirehose deadletters list --reason oversized-body --json
       WIREHOSE_MAX_BODY_CHARS=5000000 wirehose deadletters replay --reason oversized-body --dry-run
       wirehose deadletters replay --reason oversized-body --since 2h
+      wirehose deadletters reasons     # every reason: its cause and what to do
     """
 
 
@@ -73,6 +77,7 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(reasons: tuple[str, ...], since: str | None, limit: int | None, as_json: bool) -> None:
     """Show dead letters, oldest first per partition, and whether each was re-sent."""
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.ops.deadletters import read_ledger, scan_topic, select
 
     settings = get_settings()
@@ -121,6 +126,7 @@ def replay(reasons: tuple[str, ...], since: str | None, dry_run: bool) -> None:
     that still holds is simply dead-lettered again, as a new dead letter. Exit status 1 if any
     re-send failed; run the same command again to retry just those.
     """
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.ops.deadletters import read_ledger, resend, scan_topic, select
 
     settings = get_settings()
@@ -153,3 +159,27 @@ def replay(reasons: tuple[str, ...], since: str | None, dry_run: bool) -> None:
         click.echo(f"  failed {entry.partition}:{entry.offset}: {reason}", err=True)
     if report.failed:
         raise SystemExit(1)
+
+
+def markdown_table() -> str:
+    """Every ``Reason`` with where it comes from, its cause and what to do: docs/operations.md."""
+    lines = ["| reason | from | cause | what to do |", "| --- | --- | --- | --- |"]
+    for reason in Reason:
+        guide = reason.guide
+        cells = (f"`{reason.value}`", guide.where, guide.cause, guide.action)
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+@command.command("reasons")
+@click.option("--markdown", is_flag=True, help="Print the reference table of docs/operations.md.")
+def reasons_(markdown: bool) -> None:
+    """Every reason a record can be rejected for: where, why, and what to do about it."""
+    if markdown:
+        click.echo(markdown_table())
+        return
+    for reason in Reason:
+        guide = reason.guide
+        click.echo(f"{reason.value}  [{guide.where.replace('`', '')}]")
+        click.echo(f"  cause: {guide.cause.replace('`', '')}")
+        click.echo(f"  to do: {guide.action.replace('`', '')}")

@@ -5,7 +5,8 @@ The hierarchy::
     WirehoseError
     ├── ConfigError              a setting is missing or malformed
     ├── ServiceError             Kafka or Elasticsearch could not be provisioned, started or reached
-    │   └── ServiceTimeout       a service did not become healthy in time
+    │   ├── ServiceTimeout       a service did not become healthy in time
+    │   └── SinkClosed           the sink was closed with a batch still unwritten (nothing acked)
     ├── ProducerError            a producer could not deliver what it accepted
     │   ├── FetchError           a URL could not be fetched within the limits (status, retry_after)
     │   └── FeedError            a document is not a usable feed (hostile or malformed)
@@ -16,11 +17,20 @@ The hierarchy::
         └── ExtractionError      raw text or a web page from which no article could be extracted
 
 A step (validation, dedup, tagging, indexing) raises ``DropArticle`` for one bad record; the
-agent around it dead-letters that record with ``reason`` and carries on with the next one.
-Everything else is a bug or an outage and is allowed to propagate.
+agent around it dead-letters that record with ``reason`` (a ``Reason`` member, see
+``wirehose.core.deadletter``) and carries on with the next one. Everything else is a bug or an
+outage and is allowed to propagate.
+
+Not here on purpose: ``producers.base.Retry``, which a polling source raises to say "nothing
+yet, ask again later". It is part of the source protocol (like ``StopIteration`` for iterators),
+not an error, and never leaves the runner.
+
+tests/unit/test_errors.py checks that the tree above and the classes below agree.
 """
 
 from __future__ import annotations
+
+from wirehose.core.deadletter import Reason
 
 
 class WirehoseError(Exception):
@@ -37,6 +47,10 @@ class ServiceError(WirehoseError):
 
 class ServiceTimeout(ServiceError):
     """A service was started but did not become healthy in time."""
+
+
+class SinkClosed(ServiceError):
+    """The sink was closed while a batch was still waiting to be written; nothing was acked."""
 
 
 class ProducerError(WirehoseError):
@@ -72,9 +86,10 @@ class IncompatibleDependency(WirehoseError):
 
 
 class DropArticle(WirehoseError):
-    """One record is rejected; ``reason`` is a short machine-friendly slug for the dead-letter topic."""
+    """One record is rejected: ``reason`` says why (a stable code, one of ``Reason``),
+    ``detail`` what exactly (the field, the size, the message); the dead letter keeps both."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: Reason, detail: str = "") -> None:
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
