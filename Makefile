@@ -35,9 +35,10 @@ status: $(STAMP) ## Show services, lag, dead letters and index counts
 demo: $(STAMP) model up ## Replay the seeds through the whole pipeline and search the result
 	$(WH) demo
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, and the layering contract (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP) ## mypy on the packages
 	$(BIN)/mypy

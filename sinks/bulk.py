@@ -55,10 +55,6 @@ TRANSIENT_ERROR_TYPES = frozenset(
 )
 
 
-class SinkClosed(ServiceError):
-    """The sink was closed while a batch was still waiting to be written; nothing was acked."""
-
-
 class Outcome(Enum):
     INDEXED = "indexed"
     CONFLICT = "conflict"  # already indexed at this or a newer version: done

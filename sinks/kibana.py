@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+import wirehose
 from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 def default_saved_objects() -> Path:
     """``wirehose/_kibana/saved_objects.ndjson`` in a wheel, ``kibana/`` in a checkout."""
-    import wirehose
 
     packaged = Path(wirehose.__file__).parent / "_kibana" / "saved_objects.ndjson"
     if packaged.exists():

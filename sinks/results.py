@@ -6,10 +6,9 @@ Parsing works on the response dictionaries alone, so it is unit-tested with cann
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sinks.search import SearchRequest
+from sinks.request import SearchRequest
 
 
 @dataclass

@@ -18,21 +18,20 @@ agencies or stories are alternatives.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import Elasticsearch, NotFoundError
 
-from sinks.render import render
+from sinks.request import SearchRequest
 from sinks.results import SearchResult, add_coverage, parse_response
+from wirehose.core.clients import es_client
 from wirehose.core.errors import ServiceError
 from wirehose.core.settings import Settings
 
-__all__ = ["SearchRequest", "SearchResult", "build_coverage", "build_search", "render", "search"]
+__all__ = ["SearchRequest", "SearchResult", "build_coverage", "build_search", "search"]
 
-SortOrder = Literal["relevance", "date"]
 
 # facet name -> field aggregated; the order is the order facets are shown in.
 FACET_FIELDS: dict[str, str] = {
@@ -50,30 +49,6 @@ HIT_SOURCE = [
 ]  # fmt: skip
 HIGHLIGHT_TAGS = ("<em>", "</em>")
 _RELATIVE = re.compile(r"^(\d+)([mhdwMy])$")
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    """Everything a search can ask; every field has a sensible default."""
-
-    query: str = ""
-    people: tuple[str, ...] = ()
-    organizations: tuple[str, ...] = ()
-    places: tuple[str, ...] = ()
-    entities: tuple[str, ...] = ()
-    entity_types: tuple[str, ...] = ()
-    publishers: tuple[str, ...] = ()
-    agencies: tuple[str, ...] = ()
-    stories: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    include_duplicates: bool = False
-    collapse: bool = True
-    sort: SortOrder = "relevance"
-    size: int = 10
-    offset: int = 0
-    facet_size: int = 10
-    coverage_outlets: int = 10
 
 
 def parse_when(text: str, *, end: bool = False) -> str:
@@ -237,7 +212,6 @@ def search(
     settings: Settings, request: SearchRequest, *, client: Elasticsearch | None = None
 ) -> SearchResult:
     """Run a search through ``settings.index_alias`` and shape the result."""
-    from wirehose.core.clients import es_client
 
     es = client if client is not None else es_client(settings)
     alias = settings.index_alias

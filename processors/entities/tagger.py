@@ -45,8 +45,6 @@ class EntityTagger:
 
     step_id = "entities"
 
-    step_id = "entities"
-
     def __init__(
         self,
         model: str = "en_core_web_sm",

@@ -34,7 +34,6 @@ from typing import Any
 
 import faust
 
-from processors.dedup.detector import event_time
 from processors.dedup.partitioned import Remark
 from processors.pipeline import (
     WATERMARK_HEADER,
@@ -46,11 +45,14 @@ from processors.pipeline import (
     Validate,
 )
 from processors.worker.base import Fronts, batches, faust_topic, forward_batches, new_app, record_of
+from processors.worker.dedup import install_dedup
 from processors.worker.health import install_health
 from processors.worker.instrument import ObservedSink
+from processors.worker.stories import install_stories
 from processors.worker.tag_runner import TagRunner
+from sinks.elasticsearch import ElasticsearchSink
 from wirehose.core import metrics
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.errors import DropArticle
 from wirehose.core.settings import Settings
@@ -59,7 +61,8 @@ log = logging.getLogger(__name__)
 
 
 def build_steps(settings: Settings) -> list[Step]:
-    """The tagging steps, in order. spaCy imports lazily so `--help` stays fast."""
+    """The tagging steps, in order."""
+    # lazy: spaCy takes seconds to import, and only the tagging process needs it
     from processors.entities.tagger import EntityTagger
     from processors.entities.tagging import CopyAwareTagger
 
@@ -133,15 +136,12 @@ def create_app(
             stamp=stamp,
         )
 
-    from processors.worker.dedup import install_dedup
-    from processors.worker.stories import install_stories
-
     install_dedup(app, settings, source=articles, sink=deduped)
     stories = install_stories(app, settings, sink=enriched)
 
     @app.agent(deduped, name="tag", concurrency=1)
     async def tag(stream: faust.StreamT[Any]) -> None:
-        runner = TagRunner(settings, steps_factory, in_process=settings.tag_in_subprocess)
+        runner = TagRunner(settings, steps_factory, subprocess=settings.tag_in_subprocess)
         try:
             await forward_batches(
                 stream,
@@ -161,8 +161,6 @@ def create_app(
 
     @app.agent(enriched, concurrency=1)
     async def index(stream: faust.StreamT[Any]) -> None:
-        from sinks.elasticsearch import ElasticsearchSink
-
         loop = asyncio.get_running_loop()
         sink = ObservedSink(ElasticsearchSink(settings))  # counted and timed: /metrics
         await loop.run_in_executor(None, sink.setup)

@@ -16,13 +16,13 @@ from faust.types import TP
 from processors import topology
 from processors.pipeline import REMARK_HEADER, BatchResult, RawRecord, is_remark
 from processors.progress import Progress
+from processors.worker.patches import install
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.settings import Settings
 
 
 def new_app(settings: Settings) -> faust.App:
     """A Faust app bound to the settings' broker, with raw bytes on every topic."""
-    from processors.worker.patches import install
 
     install()  # Faust's commit guard is off by one; see processors/worker/patches.py
     datadir = settings.home / "faust" / settings.app_id

@@ -36,7 +36,6 @@ from typing import Any
 
 import faust
 
-from processors.dedup.detector import event_time
 from processors.dedup.partitioned import (
     BandWorker,
     Decider,
@@ -50,9 +49,10 @@ from processors.dedup.sign import Signer
 from processors.pipeline import REMARK_HEADER, WATERMARK_HEADER, header
 from processors.topology import create_topics
 from processors.worker.base import Fronts, faust_table, faust_topic, new_app
-from wirehose.core.article import Article
+from wirehose.core.article import Article, event_time
 from wirehose.core.errors import DropArticle
-from wirehose.core.settings import Settings
+from wirehose.core.logs import configure
+from wirehose.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,6 @@ def create_dedup_app(settings: Settings) -> faust.App:
 
 def main() -> None:
     """``python -m processors.worker.dedup [--web-port N]``: run a dedup-only worker."""
-    from wirehose.core.logs import configure
-    from wirehose.core.settings import get_settings
 
     settings = get_settings()
     configure(settings.log_level)

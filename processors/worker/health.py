@@ -24,6 +24,8 @@ from typing import Any, Protocol
 import faust
 
 from wirehose.core import metrics
+from wirehose.core.clients import es_client
+from wirehose.core.offsets import KafkaOffsets, group_lag
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,8 +76,6 @@ class DependencyProbe:
 
     async def elasticsearch(self) -> bool:
         if self._es is None:
-            from wirehose.core.clients import es_client
-
             self._es = es_client(self.settings, request_timeout=PROBE_TIMEOUT)
         client = self._es.options(request_timeout=PROBE_TIMEOUT, max_retries=0)
         loop = asyncio.get_running_loop()
@@ -167,7 +167,6 @@ class LagGauge:
         self._shown: set[tuple[str, str, str]] = set()
 
     def refresh(self, owned: set[tuple[str, int]]) -> None:
-        from wirehose.core.offsets import KafkaOffsets, group_lag
 
         if self._offsets is None:
             self._offsets = KafkaOffsets(self.settings.kafka_servers)

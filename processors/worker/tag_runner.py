@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Step, Validate
+from wirehose.core.logs import configure
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ def _build(settings: Settings, factory: StepsFactory) -> EnrichmentPipeline:
 
 def _init_child(settings: Settings, factory: StepsFactory, parent: int) -> None:
     global _pipeline
-    from wirehose.core.logs import configure
-
     configure(settings.log_level)
     _pipeline = _build(settings, factory)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
@@ -55,15 +54,19 @@ def _run_in_child(records: list[RawRecord]) -> BatchResult:
 
 
 class TagRunner:
-    """``await runner.run(records)``: the tagging pipeline, in a child process or a thread."""
+    """``await runner.run(records)``: the tagging pipeline, in a child process or a thread.
 
-    def __init__(self, settings: Settings, factory: StepsFactory, *, in_process: bool) -> None:
-        self.in_process = in_process
+    ``subprocess`` true: a one-process pool of its own (``Settings.tag_in_subprocess``);
+    false: a thread of the worker's process.
+    """
+
+    def __init__(self, settings: Settings, factory: StepsFactory, *, subprocess: bool) -> None:
+        self.subprocess = subprocess
         self._local: EnrichmentPipeline | None = None
         self._settings = settings
         self._factory = factory
         self._executor: Executor
-        if in_process:
+        if subprocess:
             # spawn, not fork: the worker has live threads (Kafka clients) a fork would copy mid-lock.
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
@@ -76,7 +79,7 @@ class TagRunner:
 
     async def run(self, records: list[RawRecord]) -> BatchResult:
         loop = asyncio.get_running_loop()
-        if self.in_process:
+        if self.subprocess:
             return await loop.run_in_executor(self._executor, _run_in_child, records)
         return await loop.run_in_executor(self._executor, self._run_here, records)
 

@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from processors.dedup.detector import WireCopyDetector, event_time
+from processors.dedup.detector import WireCopyDetector
 from tests.fault.harness import Figures, Mark, write_summary
 from wirehose.bench.corpus import articles as corpus_articles
-from wirehose.bench.private import PrivateServices, free_port, private_services
-from wirehose.core.article import Article
+from wirehose.bench.private import PrivateServices, private_services
+from wirehose.core.article import Article, event_time
 from wirehose.core.settings import Settings
+from wirehose.ops.services.runtime import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = ROOT / "bench" / "results" / "fault-summary.json"

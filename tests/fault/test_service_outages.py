@@ -27,10 +27,11 @@ from tests.fault.harness import (
     wait_for,
     worker,
 )
-from wirehose.bench.private import PrivateServices, free_port
+from wirehose.bench.private import PrivateServices
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed
+from wirehose.ops.services.runtime import free_port
 
 TAKEOVER_TIMEOUT = 120.0  # the survivor alone, after the rebalance
 

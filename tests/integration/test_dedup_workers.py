@@ -26,19 +26,12 @@ from kafka.admin import KafkaAdminClient
 from wirehose.bench.dedup_quality import CorpusDoc, load_corpus
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
+from wirehose.ops.services.runtime import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus" / "wirecopy.jsonl"
 DEADLINE = 180.0  # seconds to wait for workers and results; a bound on waiting, not an assertion
 COPY_TIERS = ("boilerplate", "trimmed", "first-half", "edits-1pct")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Workers:
@@ -61,7 +54,7 @@ class Workers:
             "topic_partitions",
         ):
             env[f"WIREHOSE_{name.upper()}"] = str(getattr(self.settings, name))
-        env["WIREHOSE_WORKER_WEB_PORT"] = str(_free_port())
+        env["WIREHOSE_WORKER_WEB_PORT"] = str(free_port())
         log = (self.logs / f"worker{len(self.procs)}.log").open("wb")
         self.procs.append(
             subprocess.Popen(

@@ -11,13 +11,12 @@ from sinks.bulk import (
     Backoff,
     Doc,
     Outcome,
-    SinkClosed,
     classify,
     describe_error,
     write_chunk,
 )
 from tests.es_fakes import ScriptedBulk, all_items, api_error, item, per_doc
-from wirehose.core.errors import ServiceError
+from wirehose.core.errors import ServiceError, SinkClosed
 
 
 def docs(*ids: str) -> list[Doc]:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from sinks.bulk import Backoff, SinkClosed
+from sinks.bulk import Backoff
 from sinks.document import to_document
 from sinks.elasticsearch import ElasticsearchSink, article_version
 from tests.es_fakes import ScriptedBulk, all_items, api_error, item, per_doc
 from tests.factories import make_article
 from wirehose.core.article import Article
-from wirehose.core.errors import DropArticle
+from wirehose.core.errors import DropArticle, SinkClosed
 from wirehose.core.settings import Settings
 
 PROCESSED = datetime(2023, 12, 10, 16, 15, 0, 123456, tzinfo=UTC)

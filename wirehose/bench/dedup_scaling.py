@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from processors.dedup.detector import WireCopyDetector
+from wirehose.bench import corpus
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
 
@@ -78,7 +80,6 @@ def measure_in_fresh_process(
 def _measure_generated(
     settings: Settings, articles: int, seed: int, windows: Sequence[int], probe: int
 ) -> list[WindowCost]:
-    from wirehose.bench import corpus
 
     generated = corpus.generate(articles, seed=seed, in_time_order=False)
     return measure(settings, [item.article for item in generated], windows, probe)
@@ -88,7 +89,6 @@ def measure(
     settings: Settings, articles: Sequence[Article], windows: Sequence[int], probe: int
 ) -> list[WindowCost]:
     """Cost per article at each window size; ``articles`` must hold max(windows) + probe."""
-    from processors.dedup.detector import WireCopyDetector
 
     windows = sorted(windows)
     if len(articles) < windows[-1] + probe:

@@ -23,8 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from processors.topology import create_topics
+from producers.kafka import ArticleProducer
+from producers.replay import Pacer
 from wirehose.core.article import Article
+from wirehose.core.clients import es_client
 from wirehose.core.settings import Settings
+from wirehose.ops.local import count_indexed, wait_indexed, worker_process
+from wirehose.ops.services.runtime import free_port
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +67,6 @@ class PipelineRun:
 
 
 def _fresh(settings: Settings, label: str) -> Settings:
-    from wirehose.bench.private import free_port
 
     tag = f"{label}-{uuid.uuid4().hex[:6]}"
     return settings.model_copy(
@@ -87,11 +92,6 @@ def run(
     timeout: float = 7200.0,
 ) -> PipelineRun:
     """Replay ``articles`` (at ``rate``/s, or as fast as possible) through a fresh worker."""
-    from processors.topology import create_topics
-    from producers.kafka import ArticleProducer
-    from producers.replay import Pacer
-    from wirehose.core.clients import es_client
-    from wirehose.ops.local import count_indexed, wait_indexed, worker_process
 
     settings = _fresh(settings, label)
     create_topics(settings)

@@ -19,23 +19,15 @@ import json
 import logging
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from wirehose.core.settings import Settings
 from wirehose.ops.services import ElasticsearchService, KafkaService
-from wirehose.ops.services.runtime import alive
+from wirehose.ops.services.runtime import alive, free_port
 
 log = logging.getLogger(__name__)
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _link_cache(home: Path, cache: Path, settings: Settings) -> None:

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from wirehose.bench import corpus, dedup_scaling, pipeline, report, stages
+from wirehose.bench.private import private_services
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
+from wirehose.ops.services import resolve_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +57,11 @@ def corpus_of(generated: Sequence[corpus.Labelled], size: int) -> list[Article]:
 @contextlib.contextmanager
 def _services(config: BenchConfig, base: Settings) -> Iterator[Settings]:
     if config.shared:
-        from wirehose.ops.services import resolve_endpoints
-
         endpoints = resolve_endpoints(base)
         yield base.model_copy(
             update={"kafka_bootstrap": endpoints.kafka_bootstrap, "es_url": endpoints.es_url}
         )
         return
-    from wirehose.bench.private import private_services
 
     with (
         tempfile.TemporaryDirectory(prefix="wirehose-bench-") as tmp,

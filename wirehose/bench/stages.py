@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from processors.dedup.detector import WireCopyDetector
+from processors.entities.tagger import EntityTagger
+from processors.entities.tagging import CopyAwareTagger
+from processors.pipeline import Stamp
+from producers.kafka import ArticleProducer
+from sinks.elasticsearch import ElasticsearchSink
 from wirehose.core.article import Article
+from wirehose.core.clients import ensure_topics, es_client
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +51,6 @@ class StageResult:
 
 def produce(settings: Settings, articles: Sequence[Article], topic: str) -> StageResult:
     """kafka-python through ``ArticleProducer``: first send to the last confirmed ack."""
-    from producers.kafka import ArticleProducer
-    from wirehose.core.clients import ensure_topics
 
     ensure_topics(settings.kafka_servers, [topic], partitions=settings.topic_partitions)
     with ArticleProducer(settings.kafka_servers, topic) as producer:
@@ -62,7 +67,6 @@ def produce(settings: Settings, articles: Sequence[Article], topic: str) -> Stag
 
 def dedup(settings: Settings, articles: Sequence[Article]) -> tuple[StageResult, list[Article]]:
     """``WireCopyDetector`` in one process, articles in publishing order; returns marked copies."""
-    from processors.dedup.detector import WireCopyDetector
 
     detector = WireCopyDetector.from_settings(settings)
     start = time.perf_counter()
@@ -84,8 +88,6 @@ def ner(
     """spaCy NER alone through ``EntityTagger.process_batch`` (``nlp.pipe``), model loaded
     first; then, if ``worker_way``, tagging as the worker does it (``CopyAwareTagger`` over
     dedup-marked articles, in the worker's batches), which runs NER only for non-copies."""
-    from processors.entities.tagger import EntityTagger
-    from processors.entities.tagging import CopyAwareTagger
 
     tagger = EntityTagger(settings.spacy_model, max_chars=settings.max_body_chars)
     tagger.process_batch(list(articles[:8]))  # first-call warm-up is not throughput
@@ -121,9 +123,6 @@ def ner(
 def es_bulk(settings: Settings, articles: Sequence[Article]) -> StageResult:
     """The project's ``ElasticsearchSink`` (bulk, external versions) into a fresh index, until
     everything is searchable (a refresh at the end)."""
-    from processors.pipeline import Stamp
-    from sinks.elasticsearch import ElasticsearchSink
-    from wirehose.core.clients import es_client
 
     stamp = Stamp()
     ready = [stamp.process(article) for article in articles]

@@ -14,6 +14,8 @@ import click
 
 from wirehose import __version__
 from wirehose.core.errors import WirehoseError
+from wirehose.core.logs import configure
+from wirehose.core.settings import get_settings
 
 # subcommand name -> module under wirehose.cli that defines `command`
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,8 +83,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
     Every setting is an environment variable WIREHOSE_*; `wirehose settings` lists them.
     """
-    from wirehose.core.logs import configure
-    from wirehose.core.settings import get_settings
 
     configure("DEBUG" if verbose else get_settings().log_level)
     ctx.ensure_object(dict)

@@ -94,6 +94,7 @@ def command(
       wirehose bench --size 100k --no-worker-tagging   # ~1.5 hours: NER on 100k
       wirehose bench --skip-pipeline --dedup-windows 1k,10k    # a quick look at the stages
     """
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.bench.runner import BenchConfig, run
     from wirehose.cli.terminate import terminate_like_interrupt
 
@@ -113,6 +114,7 @@ def command(
     # Ctrl-C or SIGTERM stops the worker and the private Kafka and Elasticsearch before exiting.
     with terminate_like_interrupt():
         results, paths = run(config, get_settings())
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.bench.report import markdown
 
     click.echo(markdown(results))

@@ -37,6 +37,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from processors.topology import create_topics
     from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
@@ -105,6 +106,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
 
 
 def _show_results(settings: Settings, query: str) -> None:
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from sinks.render import render
     from sinks.search import SearchRequest, search
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def _manager() -> IndexManager:
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from sinks.indices import IndexManager
     from wirehose.core.clients import es_client
 

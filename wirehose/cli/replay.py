@@ -76,6 +76,7 @@ def command(
       wirehose replay --rate 5 --loop 0        a steady 5 articles/s until Ctrl-C
       wirehose replay --topic test.raw --bootstrap broker:9092
     """
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from producers.replay import iter_inputs
 
     try:
@@ -90,6 +91,7 @@ def command(
         return
     settings = get_settings()
     if metrics_port:
+        # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
         from wirehose.core.metrics import serve
 
         serve(metrics_port)
@@ -116,6 +118,7 @@ def _send(
 ) -> None:
     from tqdm import tqdm
 
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from producers.kafka import ArticleProducer
     from producers.replay import replay
     from wirehose.cli.terminate import terminate_like_interrupt

@@ -79,6 +79,7 @@ def command(
     """
     from dataclasses import replace
 
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from producers.base import SourceRunner
     from producers.fetch import FEED_LIMITS, PAGE_LIMITS
     from producers.kafka import ArticleProducer

@@ -123,7 +123,9 @@ def command(
       wirehose search Netanyahu --include-duplicates --no-collapse -n 50
       wirehose search Hamas --json | jq '.facets.people'
     """
-    from sinks.search import SearchRequest, parse_when, render, search
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
+    from sinks.render import render
+    from sinks.search import SearchRequest, parse_when, search
 
     for name, value, end in (("--since", since, False), ("--until", until, True)):
         if value:

@@ -44,6 +44,7 @@ def command(as_json: bool, watch: float | None, worker_url: str | None) -> None:
       wirehose status --json | jq .total_lag
       wirehose status --watch 2
     """
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.ops.status import gather
     from wirehose.ops.status_render import print_snapshot, to_json
     from wirehose.ops.status_sources import live_sources

@@ -31,6 +31,7 @@ def command(web_port: int | None, no_services: bool) -> None:
     """
     from faust import Worker
 
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from processors.topology import create_topics
     from processors.worker.app import create_app
     from wirehose.ops.services import resolve_endpoints

@@ -14,8 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from wirehose.core.clients import es_client
 from wirehose.core.errors import WirehoseError
+from wirehose.core.offsets import KafkaOffsets
 from wirehose.core.settings import Settings
+from wirehose.ops.deadletters import scan_topic
+from wirehose.ops.services import ElasticsearchService, KafkaService
 from wirehose.ops.services.runtime import port_open
 from wirehose.ops.status import ES_HINT, KAFKA_HINT, IndexStatus, ServiceStatus, Sources, worker_url
 
@@ -26,7 +30,6 @@ HTTP_TIMEOUT = 3.0
 
 def service_states(settings: Settings) -> list[ServiceStatus]:
     """Native services by their own health check; external ones by whether they answer."""
-    from wirehose.ops.services import ElasticsearchService, KafkaService
 
     states = []
     if settings.kafka_managed:
@@ -59,7 +62,6 @@ def _reachable(server: str) -> bool:
 
 
 def _es_answers(settings: Settings) -> bool:
-    from wirehose.core.clients import es_client
 
     client = es_client(settings, request_timeout=HTTP_TIMEOUT)
     try:
@@ -154,9 +156,6 @@ def fetch_worker_ready(url: str) -> tuple[bool, str | None] | None:
 @contextmanager
 def live_sources(settings: Settings, *, url_override: str | None = None) -> Iterator[Sources]:
     """Sources connected to the configured services; clients are closed on exit."""
-    from wirehose.core.clients import es_client
-    from wirehose.core.offsets import KafkaOffsets
-    from wirehose.ops.deadletters import scan_topic
 
     problems: list[str] = []
     services = service_states(settings)

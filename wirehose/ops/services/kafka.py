@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from wirehose.core.clients import kafka_admin
 from wirehose.core.errors import ServiceError
 from wirehose.ops.services.runtime import NativeService, find_java_home, maven_fetch, port_open
 
@@ -179,8 +180,6 @@ class KafkaService(NativeService):
         if not port_open("127.0.0.1", self.settings.kafka_port):
             return False
         from kafka.errors import KafkaError
-
-        from wirehose.core.clients import kafka_admin
 
         try:
             admin = kafka_admin(

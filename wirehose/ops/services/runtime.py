@@ -16,14 +16,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from wirehose.core.errors import ServiceError, ServiceTimeout
+from wirehose.core.files import atomic_write_text
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,11 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -227,7 +226,7 @@ class NativeService(ABC):
                 start_new_session=True,
                 user=user,
             )
-        atomic_write(self.pid_file, f"{process.pid}\n")
+        atomic_write_text(self.pid_file, f"{process.pid}\n")
         log.info("service starting name=%s pid=%d log=%s", self.name, process.pid, self.logs_hint())
 
     def wait_healthy(self, timeout: float | None = None) -> None:
@@ -292,12 +291,3 @@ class NativeService(ABC):
                 os.waitpid(pgid, os.WNOHANG)
             time.sleep(0.2)
         return False
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
