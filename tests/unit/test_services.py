@@ -9,6 +9,7 @@ import pytest
 
 from wirehose.core.errors import ServiceError
 from wirehose.core.settings import Settings
+from wirehose.ops.services import elasticsearch as es_service
 from wirehose.ops.services import resolve_endpoints
 from wirehose.ops.services.elasticsearch import ElasticsearchService
 from wirehose.ops.services.kafka import KafkaService
@@ -110,3 +111,9 @@ def test_a_cluster_id_that_looks_like_an_option_still_formats(
     (cmd,) = calls
     cluster_arg = next(arg for arg in cmd if arg.startswith("--cluster-id"))
     assert cluster_arg.startswith("--cluster-id=-")
+
+
+def test_the_analysis_plugin_source_ships_beside_the_service_code() -> None:
+    """A private node compiles it at start; a tree where it went missing fails only there."""
+    assert es_service._PLUGIN_SOURCE.is_file()
+    assert "class WirehoseAnalysisPlugin" in es_service._PLUGIN_SOURCE.read_text()
