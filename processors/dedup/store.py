@@ -43,7 +43,7 @@ class Entry(BaseModel):
     bucket_keys: tuple[str, ...]  # the exact and band buckets it is filed under in this store
     shingles: tuple[int, ...]
     # The mark it was given; None in a band partition of the worker, which only proposes and
-    # verifies (the mark is decided where all partitions' matches meet, see dedup_agents).
+    # verifies (the mark is decided where all partitions' matches meet, see processors.worker.dedup).
     mark: DedupMark | None = None
     # The rank of the best earlier match found where it was filed: an article ranked after
     # that cannot become its original, so it need not be verified against it.

@@ -17,6 +17,7 @@ from processors import topology
 from processors.pipeline import REMARK_HEADER, BatchResult, RawRecord, is_remark
 from processors.progress import Progress
 from processors.worker.patches import install
+from wirehose.core.clients import best_compression
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.settings import Settings
 
@@ -37,6 +38,9 @@ def new_app(settings: Settings) -> faust.App:
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Every internal topic carries JSON that compresses severalfold; the codec is the one
+        # the replay producer picks, so both ends of every topic can read it.
+        producer_compression_type=best_compression(),
         # Articles may reach max_body_chars and dead letters carry up to 4 MB of original bytes;
         # the native broker accepts 32 MB messages (brokers of your own need message.max.bytes).
         producer_max_request_size=16 * 1024 * 1024,

@@ -16,7 +16,7 @@ parts of that are unsafe for us, and a rebalance reaches both:
 ``strict_new_offset`` is Faust's method with the guard made exact and without the gap: never
 commit past ``C`` until ``C`` itself is acknowledged (with no commit yet, ``C`` is the start of
 the log), and never commit blind (no known ``C``) during a rebalance. A hole at the head that
-outlives ``faust_rereads.HOLE_SEEK_SECONDS`` makes the consumer re-read the partition from ``C``
+outlives ``rereads.HOLE_SEEK_SECONDS`` makes the consumer re-read the partition from ``C``
 (``processors.worker.rereads``); the pipeline, idempotent by ``article_id``, absorbs the
 repeats, and offsets that re-read proves absent count as done. If re-reads do not close the
 hole, the worker rejoins its group, and Faust reads every partition again from its committed
@@ -35,7 +35,7 @@ from faust.transport.consumer import Consumer, ThreadDelegateConsumer
 from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
-from processors.worker import rereads as faust_rereads
+from processors.worker import rereads
 from processors.worker.rereads import hole_closed, hole_open
 from wirehose.core.errors import IncompatibleDependency
 
@@ -59,7 +59,7 @@ FINGERPRINTS = {
 }
 _ORIGINALS: dict[str, Any] = {
     "Consumer._new_offset": Consumer._new_offset,
-    "ThreadDelegateConsumer._getmany": faust_rereads.original_getmany,
+    "ThreadDelegateConsumer._getmany": rereads.original_getmany,
 }
 
 
@@ -138,7 +138,7 @@ def _distrust_gap(consumer: Any, tp: TP) -> None:
 def install() -> None:
     """Replace Faust's methods once per process, after checking they are the ones we know."""
     check_targets()
-    faust_rereads.install()
+    rereads.install()
     if getattr(Consumer._new_offset, "__wirehose__", False):
         return
     strict_new_offset.__wirehose__ = True  # type: ignore[attr-defined]

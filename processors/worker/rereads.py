@@ -4,7 +4,7 @@ Around a rebalance Faust drops messages it has already taken from the Kafka clie
 stops mid-batch when the generation changes, flow stops, or a partition is paused, and a
 ``perform_seek`` in the middle of a batch leaves the rest of that batch behind the read offset,
 so the messages the seek fetched again are dropped as already read. The fetch position has moved
-on, so nothing reads those messages again by itself: the commit guard (``faust_patches``) keeps
+on, so nothing reads those messages again by itself: the commit guard (``processors.worker.patches``) keeps
 them uncommitted, and this module gets them delivered again.
 
 The seek happens at the start of the next fetch, not when the hole is noticed: only there is no

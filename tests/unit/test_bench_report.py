@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from wirehose.bench import corpus
+from wirehose.bench import corpus, dedup_state
+from wirehose.bench.dedup_quality import load_corpus
+from wirehose.bench.pipeline import PipelineRun
 from wirehose.bench.report import markdown, verdicts
+from wirehose.core.settings import Settings
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
 
 
 def results(**overrides: Any) -> dict[str, Any]:
@@ -88,3 +94,38 @@ def test_dedup_scaling_runs_in_a_fresh_process_on_the_same_generated_corpus() ->
         (r.window, r.candidates, r.copies) for r in here
     ]
     assert all(row.copies > 0 and row.memory_bytes >= 0 for row in fresh)
+
+
+def test_kafka_bytes_are_reported_per_raw_byte_against_the_target() -> None:
+    run = PipelineRun(
+        10,
+        1.0,
+        None,
+        topic_bytes={
+            "raw": 1000,
+            "articles": 1000,
+            "dedup-bands": 2000,
+            "dedup-entries-changelog": 2500,
+            "enriched": 9999,  # the product, not overhead
+            "dead-letters": 50,
+        },
+    )
+    assert run.internal_per_raw() == 5.5
+    measured = results(pipeline=run.as_dict())
+    found = verdicts(measured)["internal Kafka bytes per raw byte"]
+    assert found == {"value": 5.5, "target": "<= 5.0", "met": False}
+    text = markdown({**measured, "verdicts": verdicts(measured)})
+    assert "| dedup-entries-changelog | 0.00 | 2.50 |" in text
+
+
+def test_dedup_state_counts_every_partitions_copy_of_an_entry() -> None:
+    articles = [doc.article for doc in load_corpus(CORPUS)][:60]
+    one = dedup_state.measure(Settings(), articles, 1)
+    four = dedup_state.measure(Settings(), articles, 4)
+    assert one.articles == four.articles == 60
+    # An article is filed on every bands partition that owns one of its buckets.
+    assert four.entries_bytes > 2 * one.entries_bytes
+    assert four.decisions_bytes == one.decisions_bytes
+    measured = results(dedup_state=four.as_dict())
+    assert verdicts(measured)["dedup table bytes per article"]["target"] == "<= 1024"
+    assert f"{four.as_dict()['state_bytes_per_article']} bytes per article" in markdown(measured)

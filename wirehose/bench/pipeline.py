@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from processors.topology import create_topics
+from processors.topology import TABLES, TOPICS, create_topics
 from producers.kafka import ArticleProducer
 from producers.replay import Pacer
 from wirehose.core.article import Article
 from wirehose.core.clients import es_client
+from wirehose.core.offsets import KafkaOffsets
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed, wait_indexed, worker_process
 from wirehose.ops.services.runtime import free_port
@@ -43,6 +44,7 @@ class PipelineRun:
     seconds: float
     rate_asked: float | None
     latencies: list[float] = field(default_factory=list)
+    topic_bytes: dict[str, int] = field(default_factory=dict)  # by topology role
 
     @property
     def rate(self) -> float:
@@ -63,7 +65,22 @@ class PipelineRun:
             "latency_p50_s": round(p50, 3) if p50 is not None else None,
             "latency_p99_s": round(p99, 3) if p99 is not None else None,
             "latency_max_s": round(max(self.latencies), 3) if self.latencies else None,
+            "topic_bytes": dict(self.topic_bytes),
+            "internal_bytes_per_raw_byte": self.internal_per_raw(),
         }
+
+    def internal_per_raw(self) -> float | None:
+        """Bytes the worker's own topics and changelogs hold per byte of the raw topic (the
+        enriched output and dead letters are the product, not overhead, and not counted)."""
+        raw = self.topic_bytes.get("raw")
+        if not raw:
+            return None
+        internal = sum(
+            size
+            for role, size in self.topic_bytes.items()
+            if role not in ("raw", "enriched", "dead-letters")
+        )
+        return round(internal / raw, 2)
 
 
 def _fresh(settings: Settings, label: str) -> Settings:
@@ -132,9 +149,25 @@ def run(
                     raise RuntimeError(f"{label}: not everything was indexed; see {logs}")
                 time.sleep(POLL_SECONDS)
             seconds = time.perf_counter() - start
-        return PipelineRun(len(articles), seconds, rate, _latencies(es, settings.index_alias, ids))
+        return PipelineRun(
+            len(articles),
+            seconds,
+            rate,
+            _latencies(es, settings.index_alias, ids),
+            topic_bytes=_topic_bytes(settings),
+        )
     finally:
         es.close()
+
+
+def _topic_bytes(settings: Settings) -> dict[str, int]:
+    """Bytes each of this run's topics and changelogs holds, by topology role (``raw``,
+    ``dedup-bands``, ``dedup-entries-changelog``, ...)."""
+    roles = {spec.name(settings): spec.role for spec in TOPICS}
+    roles.update({spec.changelog(settings): f"{spec.name}-changelog" for spec in TABLES})
+    with KafkaOffsets(settings.kafka_servers) as offsets:
+        sizes = offsets.topic_bytes(roles)
+    return {roles[name]: size for name, size in sorted(sizes.items())}
 
 
 def _searchable(es: Any, alias: str) -> int:

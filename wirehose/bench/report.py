@@ -14,6 +14,8 @@ TARGETS = {
     "pipeline_vs_slowest_stage": 0.8,  # end to end >= 0.8 of the slowest stand-alone stage
     "dedup_100k_vs_1k": 1.5,  # cost per article at 100k within 1.5x of 1k
     "p99_half_load_s": 2.0,  # p99 produce-to-indexed latency at half of max throughput
+    "internal_bytes_per_raw_byte": 5.0,  # the worker's topics and changelogs, per raw byte
+    "dedup_state_bytes_per_article": 1024,  # both dedup tables, all partitions, per article
 }
 
 
@@ -34,6 +36,18 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if paced.get("latency_p99_s") is not None:
         out["p99 latency at half load (s)"] = _verdict(
             paced["latency_p99_s"], TARGETS["p99_half_load_s"], "<"
+        )
+    state = results.get("dedup_state") or {}
+    if state.get("state_bytes_per_article") is not None:
+        out["dedup table bytes per article"] = _verdict(
+            state["state_bytes_per_article"], TARGETS["dedup_state_bytes_per_article"], "<="
+        )
+    saturated = results.get("pipeline") or {}
+    if saturated.get("internal_bytes_per_raw_byte") is not None:
+        out["internal Kafka bytes per raw byte"] = _verdict(
+            saturated["internal_bytes_per_raw_byte"],
+            TARGETS["internal_bytes_per_raw_byte"],
+            "<=",
         )
     return out
 
@@ -71,6 +85,15 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {title} | {run['articles']} | {run['seconds']} | {run['articles_per_s']} | "
                 f"p50={run['latency_p50_s']}s p99={run['latency_p99_s']}s max={run['latency_max_s']}s |"
             )
+    sizes = (results.get("pipeline") or {}).get("topic_bytes") or {}
+    if sizes.get("raw"):
+        lines += [
+            "",
+            "| Kafka topic (saturated run) | MB | per raw byte |",
+            "| --- | ---: | ---: |",
+        ]
+        for role, size in sorted(sizes.items(), key=lambda item: -item[1]):
+            lines.append(f"| {role} | {size / 2**20:.2f} | {size / sizes['raw']:.2f} |")
     lines += ["", "| dedup window | cost/article (ms) | candidates/article | state MB per 1k articles |",
               "| ---: | ---: | ---: | ---: |"]  # fmt: skip
     for row in results.get("dedup_scaling", []):
@@ -78,6 +101,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['window']} | {row['cost_per_article_ms']} | {row['candidates_per_article']} | "
             f"{row['state_mb_per_1k_articles']} |"
         )
+    state = results.get("dedup_state")
+    if state:
+        lines += [
+            "",
+            f"Dedup table state on {state['partitions']} partitions, {state['articles']} articles: "
+            f"{state['state_bytes_per_article']} bytes per article (entries "
+            f"{state['entries_bytes_per_article']}, decisions {state['decisions_bytes_per_article']}).",
+        ]
     lines += ["", "| v1 target | measured | target | met |", "| --- | ---: | --- | --- |"]
     for name, v in results.get("verdicts", {}).items():
         lines.append(

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wirehose.bench import corpus, dedup_scaling, pipeline, report, stages
+from wirehose.bench import corpus, dedup_scaling, dedup_state, pipeline, report, stages
 from wirehose.bench.private import private_services
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
@@ -147,5 +147,9 @@ def run(
     )
     say(f"  done in {time.perf_counter() - started:.0f}s")
     results["dedup_scaling"] = [row.as_dict() for row in scaling]
+    say(f"dedup table state, {base.topic_partitions} partitions")
+    state = dedup_state.measure(base, articles, base.topic_partitions)
+    say(f"  {state.per_article:.0f} bytes per article")
+    results["dedup_state"] = state.as_dict()
     results["verdicts"] = report.verdicts(results)
     return results, report.write(results, out)

@@ -10,6 +10,7 @@ module, so the number on the dashboard and the one in the terminal are computed 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -125,6 +126,20 @@ class KafkaOffsets:
             for tp, meta in found.items()
             if meta.offset is not None and meta.offset >= 0
         }
+
+    def topic_bytes(self, topics: Iterable[str]) -> dict[str, int]:
+        """Bytes on the brokers' disks per topic, all partitions and log dirs (what the topic
+        costs, compression and record overhead included; missing topics are left out)."""
+        wanted = set(topics)
+        sizes: dict[str, int] = {}
+        for broker in self._admin.describe_log_dirs(topic_partitions=sorted(wanted)):
+            for log_dir in broker.get("log_dirs", ()):
+                for topic in log_dir.get("topics", ()):
+                    name = topic.get("name")
+                    if name in wanted:
+                        total = sum(int(p.get("partition_size", 0)) for p in topic["partitions"])
+                        sizes[name] = sizes.get(name, 0) + total
+        return sizes
 
     def close(self) -> None:
         for client in (self._consumer, self._admin):
