@@ -7,10 +7,17 @@ validators. Both are committed only in ``ack``, after Kafka confirmed the articl
 or a failed send between fetch and delivery means the items are fetched again, never lost.
 Validators are also held back while any item of a response is undelivered, or else the next
 poll's ``304 Not Modified`` would hide those items forever.
+
+Item links are written by whoever writes the feed, so linked pages are fetched through a
+``producers.polite.PageFetcher``: public addresses only (or those on ``WIREHOSE_FETCH_ALLOW``),
+robots.txt honoured, each site paced. A page that cannot be had (refused, disallowed, broken)
+leaves the item with the feed's own text; a page whose site asks us to wait longer than the
+poll has left stops the poll there, and the rest of the feed waits for the next one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -35,12 +42,15 @@ from producers.fetch import (
     fetch,
     make_client,
 )
+from producers.guard import PUBLIC_ONLY, AddressPolicy, Resolver, system_resolver
+from producers.polite import HostBusy, PageFetcher
 from wirehose.core.article import Article
 from wirehose.core.errors import ConfigError
 from wirehose.core.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
+STEP = "rss"  # the step label of this producer's metrics
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 SEEN_LIMIT = 5000  # far more than any feed lists at once; bounds the state file
 
@@ -95,9 +105,15 @@ class FeedSource(PollingSource):
         limits: FetchLimits = FEED_LIMITS,
         page_limits: FetchLimits = PAGE_LIMITS,
         poll_deadline: float = 120.0,
+        policy: AddressPolicy = PUBLIC_ONLY,
+        resolver: Resolver = system_resolver,
+        pages: PageFetcher | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``policy`` admits non-public addresses for the feed (and for pages, unless
+        ``pages`` is given: the process-wide page fetcher, shared by every feed so that each
+        site is paced across feeds). ``resolver`` and ``transport`` are for tests."""
         super().__init__(f"rss:{check_url(url)}", interval=interval)
         self.url = url
         self.state_dir = state_dir
@@ -105,6 +121,9 @@ class FeedSource(PollingSource):
         self.limits = limits
         self.page_limits = page_limits
         self.poll_deadline = poll_deadline
+        self.policy = policy
+        self._resolver = resolver
+        self._pages = pages
         self._transport = transport
         self._clock = clock
         self._client: httpx.Client | None = None
@@ -113,7 +132,17 @@ class FeedSource(PollingSource):
         self._validators: tuple[str | None, str | None] | None = None  # committed when acked
 
     def setup(self) -> None:
-        self._client = make_client(self.limits, transport=self._transport)
+        self._client = make_client(
+            self.limits,
+            policy=self.policy,
+            resolver=self._resolver,
+            step=STEP,
+            transport=self._transport,
+        )
+        if self._pages is None:
+            self._pages = PageFetcher(
+                self._client, limits=self.page_limits, step=STEP, clock=self._clock
+            )
         self.state = FeedState.load(self.state_dir, self.url)
 
     def poll(self) -> list[Article]:
@@ -156,11 +185,22 @@ class FeedSource(PollingSource):
             key = entry_key(entry)
             if key in self.state.seen:
                 continue
-            if self._clock() - started > self.poll_deadline:
+            left = self.poll_deadline - (self._clock() - started)
+            if left < 0:
                 log.warning("poll deadline reached step_id=%s rest=next poll", self.step_id)
                 return articles, skipped, False
-            fetch_page = self._fetch_page if self.fetch_pages else None
-            article = entry_to_article(entry, feed, fetch_page=fetch_page)
+            fetch_page = functools.partial(self._fetch_page, budget=left)
+            try:
+                article = entry_to_article(
+                    entry, feed, fetch_page=fetch_page if self.fetch_pages else None
+                )
+            except HostBusy as busy:
+                log.info(
+                    "page would wait for its host longer than the poll has left step_id=%s "
+                    "host=%s wait=%.0fs rest=next poll",
+                    self.step_id, busy.host, busy.wait,
+                )  # fmt: skip
+                return articles, skipped, False
             if article is None:
                 skipped.append(key)
                 continue
@@ -169,11 +209,9 @@ class FeedSource(PollingSource):
             self._pending.setdefault(article.article_id, []).append(key)
         return articles, skipped, True
 
-    def _fetch_page(self, url: str) -> PageText:
-        assert self._client is not None
-        page = fetch(
-            self._client, url, limits=self.page_limits, accept="text/html", clock=self._clock
-        )
+    def _fetch_page(self, url: str, *, budget: float) -> PageText:
+        assert self._pages is not None
+        page = self._pages.fetch(url, budget=budget)
         return extract_page(page.content, url=page.url)
 
     def ack(self, delivered: Sequence[Article]) -> None:

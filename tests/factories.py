@@ -172,3 +172,25 @@ def _esc(text: str) -> str:
 
 def _cdata(text: str) -> str:
     return f"<![CDATA[{text}]]>"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to or when something sleeps on it.
+
+    Pass ``clock`` as the clock and ``clock.sleep`` as the sleeper: ``sleeps`` then holds every
+    wait in order, and tests assert on those instead of on wall-clock time.
+    """
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from producers.base import Retry
+from producers.fetch import make_client
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -26,7 +27,14 @@ def _example_namespace() -> dict[str, Any]:
     return namespace
 
 
-def test_the_readme_source_turns_api_items_into_articles(monkeypatch: pytest.MonkeyPatch) -> None:
+def _source_answering(response: httpx.Response) -> Any:
+    source = _example_namespace()["LatestApi"]("https://api.example.com/latest")
+    assert source.client.follow_redirects is False  # a client from producers.fetch
+    source.client = make_client(transport=httpx.MockTransport(lambda request: response))
+    return source
+
+
+def test_the_readme_source_turns_api_items_into_articles() -> None:
     payload = {
         "articles": [
             {
@@ -36,24 +44,15 @@ def test_the_readme_source_turns_api_items_into_articles(monkeypatch: pytest.Mon
             }
         ]
     }
-
-    def fake_get(url: str, **kwargs: Any) -> httpx.Response:
-        return httpx.Response(200, json=payload, request=httpx.Request("GET", url))
-
-    monkeypatch.setattr(httpx, "get", fake_get)
-    source = _example_namespace()["LatestApi"]("https://api.example.com/latest")
+    source = _source_answering(httpx.Response(200, json=payload))
     (article,) = source.poll()
     assert article.title == "Ceasefire talks"
     assert article.producer == "json:https://api.example.com/latest"
     assert article.url == "https://example.com/a"
 
 
-def test_the_readme_source_waits_on_429(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_get(url: str, **kwargs: Any) -> httpx.Response:
-        return httpx.Response(429, request=httpx.Request("GET", url))
-
-    monkeypatch.setattr(httpx, "get", fake_get)
-    source = _example_namespace()["LatestApi"]("https://api.example.com/latest")
+def test_the_readme_source_waits_on_429() -> None:
+    source = _source_answering(httpx.Response(429))
     with pytest.raises(Retry) as caught:
         source.poll()
     assert caught.value.after == 60

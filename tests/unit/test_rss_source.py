@@ -1,8 +1,10 @@
-"""FeedSource with httpx.MockTransport: conditional GET, seen state across restarts, backoff."""
+"""FeedSource with httpx.MockTransport: conditional GET, seen state across restarts, backoff,
+and page fetches that are paced per site (a fake clock records the waits)."""
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
 
@@ -12,9 +14,11 @@ from click.testing import CliRunner
 from kafka.errors import KafkaTimeoutError
 
 from producers.base import Retry, SourceRunner
+from producers.fetch import make_client
 from producers.kafka import ArticleProducer
+from producers.polite import HostThrottle, PageFetcher
 from producers.rss import FeedSource, FeedState, load_feed_config
-from tests.factories import BILLION_LAUGHS, FakeKafkaProducer, article_page, rss_feed
+from tests.factories import BILLION_LAUGHS, FakeClock, FakeKafkaProducer, article_page, rss_feed
 from wirehose.cli import cli
 from wirehose.core.errors import ConfigError
 
@@ -36,6 +40,7 @@ class Site:
         self.etag = '"v1"'
         self.requests: list[httpx.Request] = []
         self.feed_override: httpx.Response | None = None
+        self.page_overrides: dict[str, httpx.Response] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -45,6 +50,8 @@ class Site:
             if request.headers.get("If-None-Match") == self.etag:
                 return httpx.Response(304)
             return httpx.Response(200, content=rss_feed(self.items), headers={"ETag": self.etag})
+        if request.url.path in self.page_overrides:
+            return self.page_overrides[request.url.path]
         if str(request.url).startswith("https://wire.example/story"):
             return httpx.Response(200, content=article_page("Budget approved", STORY))
         return httpx.Response(404)
@@ -58,7 +65,15 @@ def item(n: int, **extra: str) -> dict[str, str]:
             "description": "Teaser only.", **extra}  # fmt: skip
 
 
+def paced_pages(site: Site, clock: FakeClock, interval: float = 1.0) -> PageFetcher:
+    throttle = HostThrottle(interval=interval, clock=clock, sleep=clock.sleep)
+    client = make_client(transport=httpx.MockTransport(site))
+    return PageFetcher(client, throttle=throttle, clock=clock)
+
+
 def make_source(site: Site, tmp_path: Path, **kwargs: object) -> FeedSource:
+    clock = FakeClock()
+    kwargs = {"clock": clock, "pages": paced_pages(site, clock), **kwargs}
     source = FeedSource(FEED, state_dir=tmp_path, transport=httpx.MockTransport(site), **kwargs)  # type: ignore[arg-type]
     source.setup()
     return source
@@ -73,7 +88,7 @@ def test_first_poll_publishes_then_304_costs_nothing(tmp_path: Path) -> None:
     source.ack(articles)
     assert source.poll() == []
     assert site.requests[-1].headers["If-None-Match"] == '"v1"'
-    assert site.paths() == ["/rss", "/story1", "/story2", "/rss"]
+    assert site.paths() == ["/rss", "/robots.txt", "/story1", "/story2", "/rss"]
 
 
 def test_restart_does_not_republish_and_new_items_still_flow(tmp_path: Path) -> None:
@@ -180,6 +195,65 @@ def test_cli_needs_a_feed_and_teaches_with_examples() -> None:
     help_text = CliRunner().invoke(cli, ["rss", "--help"]).output
     assert "wirehose rss --config feeds.yaml" in help_text
     assert "fetch_pages: false" in help_text
+    assert "WIREHOSE_FETCH_ALLOW" in help_text  # how to reach an internal feed on purpose
     bad = CliRunner().invoke(cli, ["rss", "ftp://x.example/feed"])
     assert bad.exit_code == 2
     assert "only http:// and https://" in bad.output
+
+
+def test_pages_of_one_site_are_paced_and_the_rest_waits_for_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    site = Site([item(n) for n in range(200)])
+    started: list[float] = []
+
+    def stamped(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/story"):
+            started.append(clock.now)
+        return site(request)
+
+    source = FeedSource(
+        FEED,
+        state_dir=tmp_path,
+        poll_deadline=60,
+        clock=clock,
+        transport=httpx.MockTransport(stamped),
+        pages=PageFetcher(
+            make_client(transport=httpx.MockTransport(stamped)),
+            throttle=HostThrottle(interval=2.0, clock=clock, sleep=clock.sleep),
+            clock=clock,
+        ),
+    )
+    source.setup()
+    first = source.poll()
+    # One page every 2 s in a 60 s poll: pages at 0, 2, ... 60 s; the rest go next poll.
+    assert len(first) == 31
+    assert set(clock.sleeps) == {2.0}
+    assert {round(b - a, 6) for a, b in itertools.pairwise(started)} == {2.0}
+    source.ack(first)
+    assert FeedState.load(tmp_path, FEED).etag is None  # not done: no 304 may hide the rest
+    second = source.poll()
+    assert second[0].title == f"Story {len(first)}"
+    assert {a.article_id for a in first}.isdisjoint(a.article_id for a in second)
+
+
+def test_a_site_asking_for_a_long_pause_stops_the_poll_without_losing_items(
+    tmp_path: Path,
+) -> None:
+    site = Site([item(1), item(2), item(3)])
+    site.page_overrides["/story2"] = httpx.Response(429, headers={"Retry-After": "600"})
+    clock = FakeClock()
+    source = make_source(site, tmp_path, clock=clock, pages=paced_pages(site, clock))
+    articles = source.poll()
+    # Story 2's page failed, so its teaser stands; story 3 would wait 600 s, more than the
+    # poll's 120 s, so it is left for the next poll.
+    assert [a.title for a in articles] == ["Story 1", "Story 2"]
+    assert articles[1].body == "Teaser only."
+    assert "/story3" not in site.paths()
+    source.ack(articles)
+    assert FeedState.load(tmp_path, FEED).etag is None  # the next poll is a full one
+    assert source.poll() == []  # still paused
+    clock.advance(600)
+    assert [a.title for a in source.poll()] == ["Story 3"]
+    assert site.paths().count("/story3") == 1

@@ -75,14 +75,28 @@ def command(
           interval: 900
           fetch_pages: false       # trust the feed's text, fetch no pages
 
+    \b
+    Fetching from strangers (feed items name any URL they like):
+      * only public addresses are fetched, checked after DNS and at every
+        redirect; loopback, private, link-local (169.254.169.254), CGNAT and
+        other non-public addresses are refused and logged unless listed in
+        WIREHOSE_FETCH_ALLOW, e.g. for a feed on your own network:
+          WIREHOSE_FETCH_ALLOW=10.1.0.0/16,feeds.corp.example wirehose rss ...
+      * linked pages honour the site's robots.txt (user agent "wirehose");
+      * one page request at a time per site (WIREHOSE_FETCH_HOST_CONCURRENCY),
+        WIREHOSE_FETCH_HOST_INTERVAL seconds apart; a 429/503 Retry-After pauses
+        the site (at most WIREHOSE_FETCH_RETRY_AFTER_MAX seconds).
+
     With --once the exit status is 1 if any feed failed or any item was not delivered.
     """
     from dataclasses import replace
 
     # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from producers.base import SourceRunner
-    from producers.fetch import FEED_LIMITS, PAGE_LIMITS
+    from producers.fetch import FEED_LIMITS, PAGE_LIMITS, make_client
+    from producers.guard import AddressPolicy
     from producers.kafka import ArticleProducer
+    from producers.polite import PageFetcher
     from producers.rss import FeedConfig, FeedSource, load_feed_config
     from wirehose.core.clients import ensure_topics
     from wirehose.core.metrics import delivery_counter, serve
@@ -97,6 +111,22 @@ def command(
     if not feeds:
         raise click.UsageError("give at least one FEED_URL or --config feeds.yaml")
     state_dir = settings.seen_state_dir / "feeds"
+    policy = AddressPolicy.from_settings(settings)
+    feed_limits = replace(
+        FEED_LIMITS, deadline=timeout, retry_after_max=settings.fetch_retry_after_max
+    )
+    page_limits = replace(
+        PAGE_LIMITS,
+        deadline=min(PAGE_LIMITS.deadline, timeout),
+        retry_after_max=settings.fetch_retry_after_max,
+    )
+    # One page fetcher for every feed: pacing and robots.txt are per site, not per feed.
+    pages = PageFetcher.from_settings(
+        settings,
+        make_client(page_limits, policy=policy, step="rss"),
+        limits=page_limits,
+        step="rss",
+    )
     try:
         sources = [
             FeedSource(
@@ -104,12 +134,15 @@ def command(
                 state_dir=state_dir,
                 interval=interval or feed.interval or default_interval,
                 fetch_pages=feed.fetch_pages and not no_pages,
-                limits=replace(FEED_LIMITS, deadline=timeout),
-                page_limits=replace(PAGE_LIMITS, deadline=min(PAGE_LIMITS.deadline, timeout)),
+                limits=feed_limits,
+                page_limits=page_limits,
+                policy=policy,
+                pages=pages,
             )
             for feed in {f.url: f for f in feeds}.values()  # a feed listed twice polls once
         ]
     except WirehoseError as exc:
+        pages.close()
         raise click.UsageError(str(exc)) from exc
     bootstrap = bootstrap or settings.kafka_servers
     topic = topic or settings.topic_raw
@@ -131,6 +164,7 @@ def command(
             except KeyboardInterrupt:
                 report = producer.flush()
     finally:
+        pages.close()
         if in_main:
             signal.signal(signal.SIGTERM, previous)
     failing = [(s.step_id, runner.state(s.step_id).last_error) for s in sources]

@@ -9,6 +9,8 @@ The hierarchy::
     │   └── SinkClosed           the sink was closed with a batch still unwritten (nothing acked)
     ├── ProducerError            a producer could not deliver what it accepted
     │   ├── FetchError           a URL could not be fetched within the limits (status, retry_after)
+    │   │   ├── AddressRefused   the host is not public and not on WIREHOSE_FETCH_ALLOW
+    │   │   └── RobotsDisallowed the site's robots.txt does not let wirehose fetch the page
     │   └── FeedError            a document is not a usable feed (hostile or malformed)
     ├── ModelError               the spaCy model is missing or could not be installed or loaded
     ├── IncompatibleDependency   an installed library is not the version wirehose's patches fit
@@ -70,6 +72,26 @@ class FetchError(ProducerError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class AddressRefused(FetchError):
+    """The host of a URL is, or resolves to, an address that is not public (loopback, private,
+    link-local, ...) and is not on ``WIREHOSE_FETCH_ALLOW``: nothing was sent to it.
+
+    ``host`` is the name asked for, ``address`` the offending address, ``reason`` its kind
+    (``loopback``, ``private``, ...).
+    """
+
+    def __init__(self, message: str, *, host: str, address: str, reason: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.address = address
+        self.reason = reason
+
+
+class RobotsDisallowed(FetchError):
+    """The site's robots.txt does not allow the ``wirehose`` user agent to fetch the page, or
+    could not be read (a server error or timeout), which counts as "disallow" for a while."""
 
 
 class FeedError(ProducerError):

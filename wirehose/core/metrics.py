@@ -53,6 +53,14 @@ PRODUCER_ARTICLES = Counter(
     ["step", "outcome"],
     registry=REGISTRY,
 )
+FETCHES_REFUSED = Counter(
+    "wirehose_producer_fetches_refused_total",
+    "Requests a producer refused to send: reason is the kind of address the host resolved to "
+    "(loopback, private, link-local, ...; see WIREHOSE_FETCH_ALLOW) or robots (robots.txt "
+    "disallows the page, or could not be read).",
+    ["step", "reason"],
+    registry=REGISTRY,
+)
 ENRICH_RECORDS = Counter(
     "wirehose_enrich_records_total",
     "Records an enrichment step took in: step=validate counts raw records, valid or not.",

@@ -6,7 +6,9 @@ when one is missing from ``docs/settings.md``. Secrets are ``SecretStr`` so they
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -17,6 +19,37 @@ from wirehose.core.errors import ConfigError
 
 def _default_home() -> Path:
     return Path.home() / ".cache" / "wirehose"
+
+
+_HOST_PATTERN = re.compile(
+    r"^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$"
+)
+
+
+def parse_fetch_allow(value: str) -> tuple[tuple[IPv4Network | IPv6Network, ...], tuple[str, ...]]:
+    """``WIREHOSE_FETCH_ALLOW`` as (networks, host names); ``ValueError`` names a bad entry.
+
+    An entry is a network (``10.1.0.0/16``; a bare address is a network of one), a host name
+    (``feeds.corp.example``) or every name under a domain (``*.corp.example``).
+    """
+    networks: list[IPv4Network | IPv6Network] = []
+    hosts: list[str] = []
+    for raw in value.split(","):
+        entry = raw.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        try:
+            networks.append(ip_network(entry, strict=False))
+            continue
+        except ValueError:
+            pass
+        if not _HOST_PATTERN.match(entry):
+            raise ValueError(
+                f"{raw.strip()!r} is neither a network (10.1.0.0/16, 127.0.0.1) nor a host name "
+                "(feeds.corp.example, *.corp.example)"
+            )
+        hosts.append(entry)
+    return tuple(networks), tuple(hosts)
 
 
 class Settings(BaseSettings):
@@ -162,6 +195,34 @@ class Settings(BaseSettings):
         "the newest dead letters (each one is a read).",
     )
 
+    # --- fetching from the web (feeds, pages) --------------------------------------------------
+    fetch_allow: str = Field(
+        "",
+        description="Non-public addresses that fetches may reach on purpose, comma-separated: "
+        "networks (10.1.0.0/16, 127.0.0.1) and host names (feeds.corp.example, *.corp.example). "
+        "Every other loopback, private, link-local or otherwise non-public address is refused.",
+    )
+    fetch_host_concurrency: int = Field(
+        1, ge=1, description="Most article-page requests in flight to one host at a time."
+    )
+    fetch_host_interval: float = Field(
+        1.0,
+        ge=0,
+        description="Least time between the starts of two article-page requests to one host "
+        "(seconds).",
+    )
+    fetch_retry_after_max: float = Field(
+        3600.0,
+        ge=0,
+        description="Longest Retry-After (on a 429 or 503) that is honoured, in seconds; a site "
+        "asking for longer is asked again after this.",
+    )
+    fetch_robots_ttl: float = Field(
+        3600.0,
+        gt=0,
+        description="How long a site's robots.txt is kept before it is read again (seconds).",
+    )
+
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
 
     @field_validator("log_level")
@@ -171,6 +232,12 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        networks, hosts = parse_fetch_allow(value)
+        return ",".join([*map(str, networks), *hosts])
 
     # --- derived values -----------------------------------------------------------------------
     @property
