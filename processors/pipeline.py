@@ -37,7 +37,7 @@ class BatchStep(Step, Protocol):
     def process_batch(self, articles: Sequence[Article]) -> list[Article]: ...
 
 
-# The Kafka header that marks a record as a dedup re-mark (``processors.dedup.partitioned.Remark``)
+# The Kafka header that marks a record as a dedup re-mark (``processors.dedup.messages.Remark``)
 # rather than an article: the stages after dedup pass it along untouched, the sink applies it.
 REMARK_HEADER = ("wirehose-kind", b"remark")
 # The header validate stamps on each article: how far its raw partition has come in event time,

@@ -34,7 +34,7 @@ from typing import Any
 
 import faust
 
-from processors.dedup.partitioned import Remark
+from processors.dedup.messages import Remark
 from processors.pipeline import (
     WATERMARK_HEADER,
     BatchResult,

@@ -12,7 +12,7 @@ state expires only behind the slowest origin's event time (``processors.dedup.de
 A remark (``REMARK_HEADER``) follows an article already sent when an earlier-ranked copy of it
 arrives later: the stages after dedup pass it along, and the sink updates the document's marks.
 
-The logic is in ``processors.dedup.partitioned`` (why it is split this way is explained there).
+The logic is in ``processors.dedup`` (``messages``, ``bands``, ``decider``; why it is split this way is explained in the package docstring).
 State is in two changelog-backed tables - ``dedup-entries`` (per bands partition; the bucket
 index is derived from it in memory) and ``dedup-decisions`` (per verdicts partition) - so a
 restarted or rebalanced worker recovers exactly the state of the partitions it is given. All of it is bounded by
@@ -36,15 +36,9 @@ from typing import Any
 
 import faust
 
-from processors.dedup.partitioned import (
-    BandWorker,
-    Decider,
-    Probe,
-    Remark,
-    article_message,
-    probes,
-    route_partition,
-)
+from processors.dedup.bands import BandWorker
+from processors.dedup.decider import Decider
+from processors.dedup.messages import Probe, Remark, article_message, probes, route_partition
 from processors.dedup.sign import Signer
 from processors.pipeline import REMARK_HEADER, WATERMARK_HEADER, header
 from processors.topology import create_topics

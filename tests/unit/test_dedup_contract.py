@@ -20,15 +20,10 @@ from typing import Any
 
 import pytest
 
+from processors.dedup.bands import BandWorker
+from processors.dedup.decider import Decider
 from processors.dedup.detector import WireCopyDetector
-from processors.dedup.partitioned import (
-    BandWorker,
-    Decider,
-    Probe,
-    Remark,
-    article_message,
-    probes,
-)
+from processors.dedup.messages import Probe, Remark, article_message, probes
 from processors.dedup.sign import Signer
 from processors.progress import Progress
 from tests.corpus.archive import archive, arrival, reference_order

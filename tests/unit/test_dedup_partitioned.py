@@ -13,17 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from processors.dedup.bands import BandWorker
+from processors.dedup.decider import Decider
 from processors.dedup.detector import CANONICAL, WireCopyDetector
-from processors.dedup.partitioned import (
-    BandWorker,
-    Decider,
-    Probe,
-    Remark,
-    article_message,
-    probes,
-    route,
-    route_partition,
-)
+from processors.dedup.messages import Probe, Remark, article_message, probes, route, route_partition
 from processors.dedup.sign import Signer, bucket_partition
 from wirehose.bench.dedup_quality import load_corpus
 from wirehose.core.article import Article, event_time

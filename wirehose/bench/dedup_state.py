@@ -19,13 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from processors.dedup.partitioned import (
-    BandWorker,
-    Decider,
-    article_message,
-    probes,
-    route_partition,
-)
+from processors.dedup.bands import BandWorker
+from processors.dedup.decider import Decider
+from processors.dedup.messages import article_message, probes, route_partition
 from processors.dedup.sign import Signer
 from wirehose.core.article import Article, event_time
 from wirehose.core.settings import Settings
