@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import click
+import pytest
+
 from wirehose.bench import corpus, dedup_state
 from wirehose.bench.dedup_quality import load_corpus
 from wirehose.bench.pipeline import PipelineRun
 from wirehose.bench.report import markdown, verdicts
+from wirehose.cli.bench import _rate
 from wirehose.core.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wirecopy.jsonl"
@@ -129,3 +133,22 @@ def test_dedup_state_counts_every_partitions_copy_of_an_entry() -> None:
     measured = results(dedup_state=four.as_dict())
     assert verdicts(measured)["dedup table bytes per article"]["target"] == "<= 1024"
     assert f"{four.as_dict()['state_bytes_per_article']} bytes per article" in markdown(measured)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.05, 0.2])
+def test_a_copy_rate_holds_for_the_corpus_and_its_long_prefixes(rate: float) -> None:
+    items = corpus.generate(2000, in_time_order=False, copy_rate=rate)
+    for size in (500, 1000, 2000):
+        prefix = items[:size]
+        share = sum(item.kind not in {"original", "robot"} for item in prefix) / size
+        assert abs(share - rate) < 0.01, (size, share)
+    assert len({item.article.article_id for item in items}) == 2000
+
+
+def test_the_bench_reads_copy_rates_as_people_write_them() -> None:
+    assert _rate("5%") == 0.05
+    assert _rate("0.2") == 0.2
+    assert _rate("mixed") is None
+    for wrong in ("100%", "-1%", "lots"):
+        with pytest.raises(click.BadParameter):
+            _rate(wrong)

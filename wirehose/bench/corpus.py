@@ -10,6 +10,12 @@ generator, and only scales them up. A corpus of ``n`` articles is, in publishing
   other: unrelated news) and some *robot briefs* (the generator's templated earnings and match
   reports, which look alike to shingles without being copies: the hard case for LSH).
 
+``copy_rate`` sets the share of copies (variants) in the whole corpus. Real wire archives carry
+a few percent; left unset, every original draws 0-3 variants (about half the corpus is copies,
+the hard case for dedup, and an easy one for throughput, since copies skip NER). With a rate,
+an original gets its variants only while the copies so far are below that share, so any long
+enough prefix has the rate too.
+
 Every article has a unique URL, hence a unique ``article_id``; publishing times spread over
 ``spread_hours`` (inside the dedup window by default), so the whole corpus is one window.
 Everything is seeded: the same arguments give the same articles.
@@ -87,7 +93,12 @@ def mosaic(pool: list[str], rng: random.Random) -> tuple[str, str]:
 
 
 def generate(
-    n: int, *, seed: int = 7, spread_hours: float = 48.0, in_time_order: bool = True
+    n: int,
+    *,
+    seed: int = 7,
+    spread_hours: float = 48.0,
+    in_time_order: bool = True,
+    copy_rate: float | None = None,
 ) -> list[Labelled]:
     """``n`` articles (seeds, syndicated variants, unrelated), sorted by publishing time.
 
@@ -97,9 +108,12 @@ def generate(
     last articles are nearly all variants: a measurement on either end sees a mix the stream
     as a whole never has.
     """
+    if copy_rate is not None and not 0.0 <= copy_rate < 1.0:
+        raise ValueError(f"copy_rate must be in [0, 1): {copy_rate}")
     gen = generator()
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     stories = _stories()
+    copies = 0
     pool = sentence_pool()
     out: list[Labelled] = []
     number = 0
@@ -135,8 +149,9 @@ def generate(
         when = BASE_TIME + timedelta(hours=rng.uniform(0, spread_hours * 0.9))
         emit(title, body, cluster, kind, when)
         for tier in tiers:
-            if len(out) >= n:
+            if len(out) >= n or (copy_rate is not None and copies >= copy_rate * len(out)):
                 break
+            copies += 1
             v_title, v_body = gen.variant({"title": title, "body": body}, tier, rng)
             later = when + timedelta(minutes=rng.randint(5, int(spread_hours * 6)))
             emit(v_title, v_body, cluster, tier, later)
@@ -150,6 +165,11 @@ def publishing_order(item: Labelled) -> tuple[datetime, str]:
     return (item.article.published_at or BASE_TIME, item.article.article_id)
 
 
-def articles(n: int, *, seed: int = 7, spread_hours: float = 48.0) -> list[Article]:
+def articles(
+    n: int, *, seed: int = 7, spread_hours: float = 48.0, copy_rate: float | None = None
+) -> list[Article]:
     """Just the articles of :func:`generate`."""
-    return [item.article for item in generate(n, seed=seed, spread_hours=spread_hours)]
+    return [
+        item.article
+        for item in generate(n, seed=seed, spread_hours=spread_hours, copy_rate=copy_rate)
+    ]

@@ -66,7 +66,13 @@ class WindowCost:
 
 
 def measure_in_fresh_process(
-    settings: Settings, articles: int, seed: int, windows: Sequence[int], probe: int
+    settings: Settings,
+    articles: int,
+    seed: int,
+    windows: Sequence[int],
+    probe: int,
+    *,
+    copy_rate: float | None = None,
 ) -> list[WindowCost]:
     """:func:`measure` on the corpus ``corpus.generate(articles, seed, in_time_order=False)``,
     generated again in a spawned process so that its resident set starts clean."""
@@ -74,14 +80,20 @@ def measure_in_fresh_process(
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_measure_generated, settings, articles, seed, windows, probe).result()
+        return pool.submit(
+            _measure_generated, settings, articles, seed, windows, probe, copy_rate
+        ).result()
 
 
 def _measure_generated(
-    settings: Settings, articles: int, seed: int, windows: Sequence[int], probe: int
+    settings: Settings,
+    articles: int,
+    seed: int,
+    windows: Sequence[int],
+    probe: int,
+    copy_rate: float | None,
 ) -> list[WindowCost]:
-
-    generated = corpus.generate(articles, seed=seed, in_time_order=False)
+    generated = corpus.generate(articles, seed=seed, in_time_order=False, copy_rate=copy_rate)
     return measure(settings, [item.article for item in generated], windows, probe)
 
 

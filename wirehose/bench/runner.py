@@ -37,6 +37,8 @@ class BenchConfig:
     dedup_windows: Sequence[int] = (1000, 10_000, 100_000)
     dedup_probe: int = 500
     seed: int = 7
+    # Real wire archives carry a few percent of copies; None is the generator's own mix (~55%).
+    copy_rate: float | None = 0.05
     out: Path = Path("bench/results")
     shared: bool = False
     skip_pipeline: bool = False
@@ -79,7 +81,9 @@ def run(
     longest = max([config.size, *(w + config.dedup_probe for w in config.dedup_windows)])
     say(f"generating corpus articles={longest}")
     # Generation order: every prefix has the stream's mix of originals and copies (see generate).
-    everything = corpus.generate(longest, seed=config.seed, in_time_order=False)
+    everything = corpus.generate(
+        longest, seed=config.seed, in_time_order=False, copy_rate=config.copy_rate
+    )
     chosen = sorted(everything[: config.size], key=corpus.publishing_order)
     articles = corpus_of(everything, config.size)
     kinds: dict[str, int] = {}
@@ -93,6 +97,7 @@ def run(
         "corpus": {
             "articles": config.size,
             "seed": config.seed,
+            "copy_rate": config.copy_rate,
             "description": f"seeds + syndicated variants + unrelated ({kinds})",
         },
     }
@@ -143,7 +148,12 @@ def run(
     started = time.perf_counter()
     del everything  # the fresh process generates its own copy; free this one first
     scaling = dedup_scaling.measure_in_fresh_process(
-        base, longest, config.seed, config.dedup_windows, config.dedup_probe
+        base,
+        longest,
+        config.seed,
+        config.dedup_windows,
+        config.dedup_probe,
+        copy_rate=config.copy_rate,
     )
     say(f"  done in {time.perf_counter() - started:.0f}s")
     results["dedup_scaling"] = [row.as_dict() for row in scaling]

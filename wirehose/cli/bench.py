@@ -19,6 +19,18 @@ def _sizes(value: str) -> list[int]:
     return sizes
 
 
+def _rate(value: str) -> float | None:
+    if value.strip().lower() == "mixed":
+        return None
+    try:
+        rate = float(value.strip().rstrip("%")) / (100 if value.strip().endswith("%") else 1)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected a share like 5% or 0.05, or 'mixed': {value}") from exc
+    if not 0 <= rate < 1:
+        raise click.BadParameter(f"the copy rate must be at least 0% and below 100%: {value}")
+    return rate
+
+
 @click.command("bench")
 @click.option(
     "--size",
@@ -34,6 +46,13 @@ def _sizes(value: str) -> list[int]:
 )
 @click.option("--dedup-probe", default=500, show_default=True, help="Articles timed per window.")
 @click.option("--seed", default=7, show_default=True, help="Corpus generator seed.")
+@click.option(
+    "--copy-rate",
+    default="5%",
+    show_default=True,
+    help="Share of copies in the corpus, as wire archives carry them; 'mixed' for the "
+    "generator's own ~55% (a dedup stress test, and flattering: copies skip NER).",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -64,6 +83,7 @@ def command(
     dedup_windows: str,
     dedup_probe: int,
     seed: int,
+    copy_rate: str,
     out: Path,
     shared: bool,
     skip_pipeline: bool,
@@ -91,6 +111,7 @@ def command(
     Examples:
       wirehose bench
       wirehose bench --size 10k
+      wirehose bench --copy-rate mixed   # the generator's ~55% copies: dedup under stress
       wirehose bench --size 100k --no-worker-tagging   # ~1.5 hours: NER on 100k
       wirehose bench --skip-pipeline --dedup-windows 1k,10k    # a quick look at the stages
     """
@@ -104,6 +125,7 @@ def command(
         dedup_windows=_sizes(dedup_windows),
         dedup_probe=dedup_probe,
         seed=seed,
+        copy_rate=_rate(copy_rate),
         out=out,
         shared=shared,
         skip_pipeline=skip_pipeline,
