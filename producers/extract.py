@@ -1,4 +1,4 @@
-"""Text out of HTML: feed entry fragments (simple, stdlib) and whole pages (trafilatura).
+"""Text out of HTML: feed entry fragments (a small tokenizer) and whole pages (trafilatura).
 
 A feed entry's ``content`` or ``summary`` is a small HTML fragment the feed author wrote for
 us: turning tags into paragraph breaks is enough. A linked article page is a whole site
@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from wirehose.core import textrules as rules
 from wirehose.core.deadletter import Reason
@@ -24,26 +23,81 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "svg", "template"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 
+# The markup that starts at a "<", read as an HTML5 tokenizer reads it, closely enough to find
+# the text: a comment; a start or end tag (a quoted attribute value may hold ">"); any other
+# "<!", "<?" or "</" (a doctype, a processing instruction, a bogus comment). A comment or tag
+# that is not closed runs to the end of the fragment, the HTML5 rule at end of input. Nothing is
+# scanned twice, so this is linear in the fragment; the stdlib's HTMLParser (Python 3.11.7)
+# rescans the rest of the input from every "<" of unclosed markup, and raises AssertionError on
+# "<![" junk.
+_MARKUP = re.compile(
+    r"""<!--(?:-?>|.*?(?:--!?>|\Z))
+      | <(?P<slash>/?)(?P<name>[a-zA-Z][^\t\n\r\f />\x00]*+)
+        (?P<attrs>(?:[^>"'=]|=\s*+"[^"]*+"|=\s*+'[^']*+'|[="'])*+)(?P<close>>)?
+      | <[!?/][^>]*+>?""",
+    re.DOTALL | re.VERBOSE,
+)
+# Elements whose content is raw text up to their end tag, not markup (HTMLParser's list).
+_RAW_TEXT_END = {
+    "script": re.compile(r"</\s*+script\s*+>", re.IGNORECASE),
+    "style": re.compile(r"</\s*+style\s*+>", re.IGNORECASE),
+}
 
-class _TextCollector(HTMLParser):
+
+class _TextCollector:
+    """Text and paragraph breaks of an HTML fragment: block tags break, skipped tags hide."""
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def feed(self, fragment: str) -> None:
+        at = 0
+        while at < len(fragment):
+            lt = fragment.find("<", at)
+            stop = len(fragment) if lt < 0 else lt
+            if stop > at:
+                self._data(html.unescape(fragment[at:stop]))
+            if lt < 0:
+                return
+            markup = _MARKUP.match(fragment, lt)
+            if markup is None:  # "<" before a space, a digit or the end is text
+                self._data("<")
+                at = lt + 1
+                continue
+            at = markup.end()
+            if markup["name"] is None:  # a comment, doctype or processing instruction
+                continue
+            if markup["close"] is None:  # a tag cut off by the end of the fragment
+                return
+            tag = markup["name"].lower()
+            if markup["slash"]:
+                self._end(tag)
+                continue
+            self._start(tag)
+            if markup["attrs"].rstrip().endswith("/"):  # <br/>, <svg ... />
+                self._end(tag)
+            elif tag in _RAW_TEXT_END:
+                close = _RAW_TEXT_END[tag].search(fragment, at)
+                if close is None:  # an unclosed <script> hides the rest
+                    return
+                self._data(fragment[at : close.start()])
+                self._end(tag)
+                at = close.end()
+
+    def _start(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self._skipping += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
-    def handle_endtag(self, tag: str) -> None:
+    def _end(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self._skipping = max(0, self._skipping - 1)
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
-    def handle_data(self, data: str) -> None:
+    def _data(self, data: str) -> None:
         if not self._skipping:
             self.parts.append(data)
 
@@ -55,7 +109,6 @@ def html_to_text(fragment: str) -> str:
     else:
         collector = _TextCollector()
         collector.feed(fragment)
-        collector.close()
         text = "".join(collector.parts)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n\n".join(line for line in lines if line)

@@ -48,28 +48,39 @@ class ParsedFeed:
 def guard_xml(content: bytes, *, url: str) -> None:
     """Refuse XML with entity declarations or external references; tolerate mere breakage."""
     try:
-        SafeET.fromstring(content)
+        try:
+            SafeET.fromstring(content)
+        except (LookupError, ValueError):
+            # expat cannot use the declared encoding (unknown, multi-byte, not a text codec).
+            # Parsed as a str the declaration is ignored, and the markup the guard looks for
+            # is ASCII in any encoding feedparser will fall back to.
+            SafeET.fromstring(content.decode("latin-1"))
     except DefusedXmlException as exc:
         raise FeedError(
             f"{url} refused: the XML uses {type(exc).__name__} features (entity declarations "
             "or external references) that no feed needs and expansion attacks rely on"
         ) from exc
-    except (ParseError, ValueError):
+    except (ParseError, ValueError, LookupError):
         pass  # malformed: feedparser may still recover it, judged in parse_feed
 
 
 def parse_feed(content: bytes, *, url: str, content_type: str = "") -> ParsedFeed:
     """Parse RSS or Atom bytes; raise ``FeedError`` when they are hostile or not a feed."""
     guard_xml(content, url=url)
-    parsed = feedparser.parse(
-        content,
-        response_headers={  # resolves relative links and picks the declared charset
-            "content-location": url,
-            "content-type": content_type or "application/xml",
-        },
-        sanitize_html=True,
-        resolve_relative_uris=True,
-    )
+    try:
+        parsed = feedparser.parse(
+            content,
+            response_headers={  # resolves relative links and picks the declared charset
+                "content-location": url,
+                "content-type": content_type or "application/xml",
+            },
+            sanitize_html=True,
+            resolve_relative_uris=True,
+        )
+    except (LookupError, ValueError) as exc:
+        # feedparser's recovery raises on a few inputs: a charset whose codec fails outright
+        # ("undefined"), a reference to a character UTF-8 cannot encode ("&#xd800;").
+        raise FeedError(f"{url} is not a readable RSS or Atom feed: {exc}") from exc
     problem = str(parsed.get("bozo_exception", "")) if parsed.get("bozo") else None
     if not parsed.entries and (problem or not parsed.get("version")):
         raise FeedError(f"{url} is not a readable RSS or Atom feed: {problem or 'no feed found'}")
@@ -102,8 +113,14 @@ def _entry_html(entry: Any) -> tuple[str, str]:
 
 def _published(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    # feedparser normalises every date format to a UTC struct_time
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC) if parsed else None
+    if not parsed:
+        return None
+    # feedparser normalises every date format to a UTC struct_time, but not into datetime's
+    # range: "0000-00-00" comes out as year -1.
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _language(*candidates: str | None) -> str | None:

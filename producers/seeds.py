@@ -16,6 +16,7 @@ a headline. Downstream code already treats ``title == ""`` as "no headline".
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ from wirehose.core import textrules as rules
 from wirehose.core.article import Article
 from wirehose.core.deadletter import Reason
 from wirehose.core.errors import ExtractionError
+from wirehose.core.text import has_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def paragraphs(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
-def _consume_header(paras: list[str], parsed: _Parsed) -> None:
+def _consume_header(paras: deque[str], parsed: _Parsed) -> None:
     """Drop section labels, share buttons and bylines at the top; read a date line."""
     while len(paras) > 1:
         head = paras[0]
@@ -64,10 +66,10 @@ def _consume_header(paras: list[str], parsed: _Parsed) -> None:
             parsed.byline = parsed.byline or author
         elif not (rules.is_boilerplate(head) or _is_section(head, paras, parsed)):
             return
-        paras.pop(0)
+        paras.popleft()
 
 
-def _is_section(head: str, paras: list[str], parsed: _Parsed) -> bool:
+def _is_section(head: str, paras: deque[str], parsed: _Parsed) -> bool:
     # A section label sits above the headline: only before the title, and only when a
     # headline-shaped paragraph follows it (a one-word headline over prose stays a headline).
     return (
@@ -78,17 +80,17 @@ def _is_section(head: str, paras: list[str], parsed: _Parsed) -> bool:
     )
 
 
-def _consume_headlines(paras: list[str], parsed: _Parsed) -> None:
+def _consume_headlines(paras: deque[str], parsed: _Parsed) -> None:
     """Take the headline and an optional sub-headline: headline-shaped paragraphs on top."""
     if len(paras) > 1 and rules.looks_like_headline(paras[0]):
-        parsed.title = paras.pop(0)
+        parsed.title = paras.popleft()
         _consume_header(paras, parsed)
         if len(paras) > 1 and rules.looks_like_headline(paras[0]):
-            parsed.subtitle = paras.pop(0)
+            parsed.subtitle = paras.popleft()
             _consume_header(paras, parsed)
 
 
-def _consume_trailer(paras: list[str], parsed: _Parsed) -> None:
+def _consume_trailer(paras: deque[str], parsed: _Parsed) -> None:
     """Peel trailers from the bottom until a paragraph of the story is reached."""
     headlines = {rules.folded(h) for h in (parsed.title, parsed.subtitle or "") if h}
     while len(paras) > 1:
@@ -105,7 +107,7 @@ def _consume_trailer(paras: list[str], parsed: _Parsed) -> None:
         paras.pop()
 
 
-def _consume_dateline(paras: list[str], parsed: _Parsed) -> None:
+def _consume_dateline(paras: deque[str], parsed: _Parsed) -> None:
     """Strip ``(Reuters) -`` or ``(Site.com) –`` from the first story paragraph."""
     agency, publisher, rest = rules.split_dateline(paras[0])
     if agency and agency not in parsed.agencies:
@@ -115,15 +117,21 @@ def _consume_dateline(paras: list[str], parsed: _Parsed) -> None:
     if rest:
         paras[0] = rest
     else:
-        paras.pop(0)
+        paras.popleft()
 
 
 def parse_article_text(
     text: str, *, source: str | None = None, url: str | None = None, producer: str = PRODUCER
 ) -> Article:
     """Parse one pasted article; raise ``ExtractionError`` when no story text remains."""
+    if has_surrogates(text):
+        raise ExtractionError(
+            Reason.NOT_UTF8, f"{source or 'the input'} holds a surrogate code point"
+        )
     # Widget text is never prose, wherever it sits; dropping it first keeps the other rules simple.
-    paras = [p for p in paragraphs(text) if not rules.is_boilerplate(p)]
+    # A deque: the header rules take paragraphs off the top one by one, and a list would move
+    # all the others each time, quadratic in a paste of thousands of byline-like lines.
+    paras = deque(p for p in paragraphs(text) if not rules.is_boilerplate(p))
     parsed = _Parsed()
     _consume_header(paras, parsed)
     _consume_headlines(paras, parsed)
@@ -150,7 +158,13 @@ def parse_article_text(
 
 def parse_seed_file(path: Path, *, producer: str = PRODUCER) -> Article:
     """Parse one seed text file (UTF-8); ``source`` is the file name."""
-    return parse_article_text(path.read_text(encoding="utf-8"), source=path.name, producer=producer)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExtractionError(
+            Reason.NOT_UTF8, f"{path.name} is not UTF-8 (byte {exc.start}: {exc.reason})"
+        ) from exc
+    return parse_article_text(text, source=path.name, producer=producer)
 
 
 def iter_seed_articles(directory: Path, *, producer: str = PRODUCER) -> Iterator[Article]:

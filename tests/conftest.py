@@ -24,12 +24,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from wirehose.core.settings import Settings
 from wirehose.ops.services.runtime import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+
+# --- property-based tests (tests/unit/test_fuzz_*.py) ------------------------------------------
+# "ci" (the default): the same examples on every run and machine, no deadline (a slow runner is
+# not a bug), no example database carried between runs. HYPOTHESIS_PROFILE=deep searches longer,
+# with fresh random examples each time, when a parser has changed.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, database=None, max_examples=300, print_blob=True
+)
+hypothesis_settings.register_profile("deep", deadline=None, database=None, max_examples=5000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # --- markers by directory ---------------------------------------------------------------------

@@ -27,7 +27,9 @@ from wirehose.core.text import fold_unicode, normalize_text
 
 SHINGLE_SIZE = 5
 
-_DOUBLE_HYPHEN = re.compile(r"\s*--+\s*")
+# Spaces before "--" are taken only from the start of their run (not after another space):
+# "\s*--+" would scan the rest of a long run of spaces from each of its positions.
+_DOUBLE_HYPHEN = re.compile(r"(?:(?<!\s)\s++)?--+\s*")
 _WORD = re.compile(r"[^\W_]+(?:['.,-][^\W_]+)*")
 
 # Trailers and widgets that wirehose.core.textrules does not need to name (they carry no metadata)

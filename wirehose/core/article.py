@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wirehose.core.deadletter import Reason
 from wirehose.core.errors import InvalidArticle
-from wirehose.core.text import normalize_text
+from wirehose.core.text import has_surrogates, normalize_text
 
 SCHEMA_VERSION = 1
 
@@ -146,7 +146,10 @@ class Article(BaseModel):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is a valid datetime, but not in UTC
+            raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
 
     @classmethod
     def create(
@@ -180,8 +183,22 @@ class Article(BaseModel):
             raise InvalidArticle(Reason.EMPTY_MESSAGE, "the message has no value")
         try:
             payload = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # not UTF-8, not JSON, or an integer too long to convert
             raise InvalidArticle(Reason.INVALID_JSON, str(exc)) from exc
+        except RecursionError as exc:
+            raise InvalidArticle(Reason.INVALID_JSON, "nested too deeply") from exc
+        if _may_hold_surrogates(data):
+            reject_surrogates(payload)
+        return cls._from_payload(payload, max_body_chars)
+
+    @classmethod
+    def from_object(cls, payload: object, *, max_body_chars: int | None = None) -> Article:
+        """Validate a decoded JSON value as ``from_bytes`` does; raise ``InvalidArticle``."""
+        reject_surrogates(payload)
+        return cls._from_payload(payload, max_body_chars)
+
+    @classmethod
+    def _from_payload(cls, payload: object, max_body_chars: int | None) -> Article:
         if not isinstance(payload, dict):
             raise InvalidArticle(
                 Reason.WRONG_SCHEMA, f"expected a JSON object, got {type(payload).__name__}"
@@ -205,6 +222,47 @@ class Article(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
             raise InvalidArticle(Reason.WRONG_SCHEMA, f"{where}: {first['msg']}") from exc
+
+
+def _may_hold_surrogates(data: bytes | str) -> bool:
+    """Whether ``json.loads(data)`` can have produced a surrogate: from a ``\\u`` escape, from
+    one encoded in the bytes (json decodes them with "surrogatepass"), or from UTF-16 or UTF-32
+    input (a NUL or a byte order mark up front). Almost no article can, and then the walk over
+    every string of it is skipped: validation runs at every stage of the worker.
+    """
+    if isinstance(data, str):
+        return "\\u" in data or has_surrogates(data)
+    return (
+        b"\\u" in data
+        or b"\xed" in data  # the lead byte of U+D000..U+DFFF
+        or b"\x00" in data[:4]
+        or data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    )
+
+
+def reject_surrogates(payload: object) -> None:
+    """Raise ``InvalidArticle`` (invalid JSON) when a string in the decoded JSON ``payload`` holds
+    a surrogate code point.
+
+    ``json.loads`` accepts an unpaired ``"\\ud800"`` escape (and the same code point encoded in
+    the bytes), but such a string cannot be written out as UTF-8 again: the article would be
+    accepted here and fail later, when it is hashed or sent on. The walk uses a stack, not
+    recursion, because the payload may be nested as deep as the JSON parser allowed.
+    """
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if has_surrogates(value):
+                raise InvalidArticle(
+                    Reason.INVALID_JSON,
+                    f"a string holds an unpaired surrogate, which UTF-8 cannot encode: {value[:80]!r}",
+                )
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def event_time(article: Article) -> datetime:

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     # --- producers: reported to the user (file:line), never on the dead-letter topic -----------
     NO_BODY = "no-body"  # pasted text / a JSONL "text" had no story left after boilerplate
     NO_ARTICLE_TEXT = "no-article-text"  # a fetched page had too little text; teaser is used
+    NOT_UTF8 = "not-utf8"  # a seed file is not UTF-8, or pasted text cannot be written as UTF-8
     # --- sink.elasticsearch: the enriched article could not be indexed ------------------------
     DOCUMENT_TOO_LARGE = "document-too-large"  # over WIREHOSE_SINK_BATCH_BYTES; raise, replay
     ES_STRICT_DYNAMIC_MAPPING = "es-strict_dynamic_mapping_exception"  # field the mapping lacks
@@ -153,6 +154,12 @@ GUIDES: dict[Reason, Guide] = {
         _PRODUCER,
         "A fetched article page has too little extractable text (a paywall, a video page).",
         "Nothing: the RSS producer keeps the feed's own text for that item.",
+    ),
+    Reason.NOT_UTF8: Guide(
+        _PRODUCER,
+        "A seed file (or a file in a watched directory) is not UTF-8, or pasted text holds a "
+        "surrogate code point that UTF-8 cannot encode; `detail` says where.",
+        "Re-save the file as UTF-8, or remove it.",
     ),
     Reason.DOCUMENT_TOO_LARGE: Guide(
         _SINK,

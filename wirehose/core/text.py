@@ -71,6 +71,10 @@ _ALL = str.maketrans(dict(TYPOGRAPHY))
 _VISIBLE = str.maketrans({c: f for c, f in TYPOGRAPHY.items() if c not in ZERO_WIDTH_MARKS})
 _ZERO_WIDTH = str.maketrans(dict.fromkeys(ZERO_WIDTH_MARKS))
 _SPACE = re.compile(r"\s+")
+# A code point in U+D800..U+DFFF. A Python string can hold one (a JSON "\ud800" escape, an HTML
+# "&#xd800;" reference decoded without care), but UTF-8 cannot encode it, so text carrying one
+# fails the moment it is hashed or sent.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def fold_typography(text: str) -> str:
@@ -86,6 +90,11 @@ def fold_unicode(text: str) -> str:
 def collapse_spaces(text: str) -> str:
     """Runs of whitespace (line breaks included) as one space, none at the ends."""
     return _SPACE.sub(" ", text).strip()
+
+
+def has_surrogates(text: str) -> bool:
+    """True when ``text`` holds a surrogate code point, which no UTF-8 output can carry."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def normalize_text(text: str) -> str:

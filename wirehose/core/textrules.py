@@ -68,8 +68,10 @@ _DATELINE = re.compile(
     r"^(?P<place>[A-Z][A-Z .,'-]{1,60}?(?:,\s*[A-Z][a-z]{2,8}\.? \d{1,2})?\s*)?"
     r"\((?P<who>[^()]{2,40})\)\s*[-–—]\s*"
 )
+# Possessive ``\s++`` and a ``who`` that ends on a non-space keep this linear: with a plain
+# ``.+?\s+`` every space of a long run would start a new scan of the rest of that run.
 _CREDIT = re.compile(
-    r"^(?P<who>.+?)\s+contributed\s+(?:reporting\s+)?to\s+(?:this|the)\s+"
+    r"^(?P<who>.*?\S)\s++contributed\s++(?:reporting\s++)?to\s++(?:this|the)\s++"
     r"(?:report|story|article)\.?$",
     re.IGNORECASE,
 )
@@ -79,10 +81,12 @@ _APPEARED_FIRST = re.compile(
     re.IGNORECASE,
 )
 # "Copyright" or "(c)" must be followed by a year, so prose such as "Copyright law ..." is safe.
+# "\s*©?\s*" and ".+?\s*(?:[.,]?\s*...)" could split one run of spaces in many ways, each tried
+# in turn (cubic in the run); possessive runs and a publisher that ends on a non-space cannot.
 _COPYRIGHT = re.compile(
-    r"^(?:(?:copyright|\(c\))\s*©?\s*(?=\d{4})|©\s*)"
-    r"(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?(?P<pub>.+?)"
-    r"\s*(?:[.,]?\s*all rights reserved)?\.?$",
+    r"^(?:(?:copyright|\(c\))\s*+(?:©\s*+)?(?=\d{4})|©\s*+)"
+    r"(?:\d{4}(?:\s*+[-–]\s*+\d{4})?\s*+(?:,\s*+)?)?(?P<pub>.*?\S)"
+    r"\s*+(?:[.,]?\s*+all rights reserved)?\.?$",
     re.IGNORECASE,
 )
 _STAFF_BIO = re.compile(
@@ -90,9 +94,10 @@ _STAFF_BIO = re.compile(
     r"(?:a |an |the )?(?:team|group|staff) of\b.{0,160}$"
 )
 _BYLINE = re.compile(r"^By\s+(?P<who>[A-Z][\w.'-]*(?:[ ,]+(?:and\s+)?[A-Z][\w.'-]*){0,7})$")
+# Possessive spaces: "\s*[-–—|]?\s*" would try every split of a run of spaces before failing.
 _DATE_HEADER = re.compile(
-    r"^(?P<when>[\w ,:./-]{8,40}?\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)"
-    r"(?:\s*[-–—|]?\s*(?P<zone>[A-Za-z][A-Za-z _/]{1,40}?)(?:\s+time)?)?$",
+    r"^(?P<when>[\w ,:./-]{8,40}?\d{1,2}:\d{2}(?:\s*+[ap]\.?m\.?)?)"
+    r"(?:\s*+(?:[-–—|]\s*+)?(?P<zone>[A-Za-z][A-Za-z _/]{1,40}?)(?:\s++time)?)?$",
     re.IGNORECASE,
 )
 _DATE_FORMATS = (
@@ -169,8 +174,10 @@ def credited_agencies(paragraph: str) -> tuple[str, ...] | None:
     match = _CREDIT.match(paragraph.strip())
     if not match:
         return None
-    parts = re.split(r"\s*(?:,|\band\b|&)\s*", match["who"])
-    found = (canonical_agency(part) for part in parts if part)
+    # Split on the separators alone: "\s*(?:,|and|&)\s*" would rescan a run of spaces from each
+    # of its positions. canonical_agency ignores the spaces left around a part.
+    parts = re.split(r",|\band\b|&", match["who"])
+    found = (canonical_agency(part) for part in parts if part.strip())
     return tuple(dict.fromkeys(a for a in found if a))
 
 
@@ -219,11 +226,24 @@ def zone_named(name: str) -> tzinfo | None:
     key = name.strip().casefold()
     if key in _ZONE_ALIASES:
         return zoneinfo.ZoneInfo(_ZONE_ALIASES[key])
-    wanted = key.replace(" ", "_")
+    zone = _zones_by_suffix().get(key.replace(" ", "_"))
+    return zoneinfo.ZoneInfo(zone) if zone else None
+
+
+@lru_cache(maxsize=1)
+def _zones_by_suffix() -> dict[str, str]:
+    """Every IANA zone under its full name and each ``/``-suffix of it, case-folded
+    (``europe/paris``, ``paris``); a suffix several zones share names the first in sorted order.
+
+    Built once: listing the zones walks the tz database on disk (milliseconds), and text full
+    of date-like lines would otherwise pay that for every zone name it makes up.
+    """
+    index: dict[str, str] = {}
     for zone in sorted(zoneinfo.available_timezones()):
-        if zone.casefold() == wanted or zone.casefold().endswith("/" + wanted):
-            return zoneinfo.ZoneInfo(zone)
-    return None
+        parts = zone.casefold().split("/")
+        for start in range(len(parts)):
+            index.setdefault("/".join(parts[start:]), zone)
+    return index
 
 
 def parse_date_header(paragraph: str) -> datetime | None:
@@ -243,5 +263,8 @@ def parse_date_header(paragraph: str) -> datetime | None:
         except ValueError:
             continue
         zone = zone_named(match["zone"]) if match["zone"] else None
-        return local.replace(tzinfo=zone or UTC).astimezone(UTC)
+        try:
+            return local.replace(tzinfo=zone or UTC).astimezone(UTC)
+        except OverflowError:  # year 1 east of Greenwich, or 9999 west of it: not in UTC's range
+            return None
     return None
