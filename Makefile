@@ -8,7 +8,7 @@ WH     := $(BIN)/wirehose
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-unit test-integration test-fault lint typecheck bench up down status model clean
+.PHONY: help demo test test-unit test-integration test-fault lint typecheck bench up down status model nginx clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,17 +43,30 @@ lint: $(STAMP) ## ruff lint and format check, and the layering contract (docs/ar
 typecheck: $(STAMP) ## mypy on the packages
 	$(BIN)/mypy
 
-test: $(STAMP) model up lint typecheck ## Everything: lint, types, unit, integration, e2e, fault tests
+test: $(STAMP) model up nginx lint typecheck ## Everything: lint, types, unit, integration, e2e, fault tests
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## Unit tests only (no services)
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP) model up ## Integration and end-to-end tests only
+test-integration: $(STAMP) model up nginx ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e
 
 test-fault: $(STAMP) model up ## Fault tests only (kill and restart services)
 	$(BIN)/pytest -m fault
+
+# The secured Elasticsearch tests put nginx (TLS, basic auth) in front of the node. Debian's
+# package would also start a system nginx on port 80, which nothing here wants (and which fails
+# the install when port 80 is taken): a policy-rc.d keeps it from starting while it installs.
+nginx: ## Install nginx with apt-get when missing (the secured Elasticsearch tests need it)
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	echo "==> installing nginx with apt-get (tests/integration/test_secured_elasticsearch.py)"; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then policy=/usr/sbin/policy-rc.d; \
+	  printf '#!/bin/sh\nexit 101\n' | $$sudo tee $$policy >/dev/null && $$sudo chmod 755 $$policy; fi; \
+	$$sudo apt-get update -qq \
+	  && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx; \
+	status=$$?; if [ -n "$$policy" ]; then $$sudo rm -f $$policy; fi; exit $$status
 
 bench: $(STAMP) model up ## Benchmarks: throughput and latency ratios, written to bench/results
 	$(WH) bench

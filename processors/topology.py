@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from wirehose.core.clients import ensure_topics
+from wirehose.core.clients import ensure_topics, kafka_access
 from wirehose.core.settings import Settings
 
 Width = Literal["all", "one"]  # WIREHOSE_TOPIC_PARTITIONS partitions, or a single one
@@ -117,6 +117,7 @@ def create_topics(settings: Settings) -> None:
     broker each asked Faust to create a changelog, and one crashed on a changelog it saw with
     0 partitions.
     """
+    access = kafka_access(settings)
     for topics, configs in (
         (topic_names(settings), None),
         (changelog_names(settings), {"cleanup.policy": "compact"}),  # as Faust creates them
@@ -125,4 +126,4 @@ def create_topics(settings: Settings) -> None:
         for name, count in topics.items():
             by_count.setdefault(count, []).append(name)
         for count, names in sorted(by_count.items()):
-            ensure_topics(settings.kafka_servers, names, partitions=count, configs=configs)
+            ensure_topics(access, names, partitions=count, configs=configs)

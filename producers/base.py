@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from producers.kafka import ArticleProducer, DeliveryReport
 from wirehose.core.article import Article
-from wirehose.core.clients import ensure_topics
+from wirehose.core.clients import KafkaAccess, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class SourceRunner:
 def run_sources(
     sources: Sequence[PollingSource],
     *,
-    bootstrap: str,
+    access: KafkaAccess,
     topic: str,
     partitions: int | None = None,
     once: bool = False,
@@ -217,7 +217,7 @@ def run_sources(
 ) -> DeliveryReport:
     """Create the topic if asked (``partitions``), then poll ``sources`` into ``topic``."""
     if partitions is not None:
-        ensure_topics(bootstrap, [topic], partitions=partitions)
-    with ArticleProducer(bootstrap, topic) as producer:
+        ensure_topics(access, [topic], partitions=partitions)
+    with ArticleProducer(access, topic) as producer:
         runner = SourceRunner(sources, producer, backoff_base=backoff_base, backoff_cap=backoff_cap)
         return runner.run(once=once, stop=stop)

@@ -81,7 +81,11 @@ class FetchResult:
 
 def check_url(url: str) -> str:
     """Refuse anything but absolute http(s) URLs (no ``file:``, no ``ftp:``, no bare paths)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is out of range or not a number
+    except ValueError as exc:  # "http://[::1", "http://host:99999"
+        raise FetchError(f"{url!r} is not a valid URL: {exc}") from exc
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise FetchError(f"only http:// and https:// URLs can be fetched, got {url!r}")
     return url

@@ -23,8 +23,7 @@ from typing import Any
 from kafka.errors import KafkaError
 
 from wirehose.core.article import Article
-from wirehose.core.clients import KAFKA_HINT, best_compression, kafka_producer
-from wirehose.core.errors import ServiceError
+from wirehose.core.clients import KafkaAccess, best_compression, kafka_failure, kafka_producer
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +84,14 @@ class ArticleProducer:
 
     Use as a context manager so pending sends are confirmed and the connection closed::
 
-        with ArticleProducer("127.0.0.1:9092", "wirehose.articles.raw") as producer:
+        with ArticleProducer(kafka_access(settings), "wirehose.articles.raw") as producer:
             producer.send(article)
         print(producer.report.summary())
     """
 
     def __init__(
         self,
-        bootstrap: str,
+        access: KafkaAccess,
         topic: str,
         *,
         client_id: str = "wirehose-producer",
@@ -118,10 +117,10 @@ class ArticleProducer:
             "delivery_timeout_ms": delivery_timeout_ms,
         }
         try:
-            self._producer = factory(bootstrap, **config)
+            self._producer = factory(access, **config)
         except KafkaError as exc:  # kafka-python 3 raises KafkaTimeoutError when none answers
-            raise ServiceError(f"no Kafka broker answers at {bootstrap}: {KAFKA_HINT}") from exc
-        log.debug("producer ready bootstrap=%s topic=%s", bootstrap, topic)
+            raise kafka_failure(exc, access) from exc
+        log.debug("producer ready bootstrap=%s topic=%s", access.bootstrap, topic)
 
     def send(self, article: Article) -> None:
         """Queue one article; resolved (and counted) by the next ``flush()``."""

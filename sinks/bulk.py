@@ -29,6 +29,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError
 
+from wirehose.core.clients import certificate_problem
 from wirehose.core.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -146,6 +147,8 @@ class ChunkReport:
 
 def is_transient(exc: BaseException) -> bool:
     """True for a failure of the whole request that waiting can cure."""
+    if certificate_problem(exc) is not None:
+        return False  # a rejected certificate is a setting to fix; waiting would hang the worker
     if isinstance(exc, TransportConnectionError | ConnectionTimeout):
         return True
     if isinstance(exc, ApiError):
@@ -269,6 +272,8 @@ def _request_error(exc: Exception) -> ServiceError:
         401: "check WIREHOSE_ES_USERNAME / WIREHOSE_ES_PASSWORD or WIREHOSE_ES_API_KEY",
         403: "the Elasticsearch user needs the index and write privileges on the alias",
     }.get(status or 0, "see the Elasticsearch log; the batch was not acknowledged")
+    if certificate_problem(exc) is not None:
+        hint = "the server's certificate was rejected: set WIREHOSE_ES_CA_CERTS to its CA (PEM)"
     return ServiceError(f"Elasticsearch refused the bulk request ({status}): {_short(exc)}; {hint}")
 
 

@@ -44,7 +44,7 @@ from sinks.bulk import (
 from sinks.document import dedup_fields, to_document
 from sinks.indices import IndexManager
 from wirehose.core.article import Article, DedupMark
-from wirehose.core.clients import es_client
+from wirehose.core.clients import es_client, es_failure
 from wirehose.core.deadletter import DeadLetter, Reason
 from wirehose.core.errors import DropArticle, SinkClosed
 from wirehose.core.settings import Settings
@@ -119,7 +119,10 @@ class ElasticsearchSink:
                 return
             except Exception as exc:
                 if not is_transient(exc):
-                    raise
+                    failure = es_failure(exc, self.settings)  # a login or certificate to fix
+                    if failure is None:
+                        raise
+                    raise failure from exc
                 delay = self.backoff.delay(attempt)
                 log.warning(
                     "index setup failed, retrying attempt=%d in_seconds=%.1f error=%s",

@@ -21,12 +21,11 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import Elasticsearch, NotFoundError
 
 from sinks.request import SearchRequest
 from sinks.results import SearchResult, add_coverage, parse_response
-from wirehose.core.clients import es_client
+from wirehose.core.clients import es_client, es_errors
 from wirehose.core.errors import ServiceError
 from wirehose.core.settings import Settings
 
@@ -216,22 +215,18 @@ def search(
     es = client if client is not None else es_client(settings)
     alias = settings.index_alias
     try:
-        response = es.search(index=alias, **build_search(request))
-        result = parse_response(dict(response), request)
-        keys = [hit.story_key for hit in result.hits if hit.story_key]
-        if request.collapse and keys:
-            coverage = es.search(index=alias, **build_coverage(request, keys))
-            add_coverage(result, dict(coverage))
+        with es_errors(settings):  # a refused login or an untrusted certificate, said plainly
+            response = es.search(index=alias, **build_search(request))
+            result = parse_response(dict(response), request)
+            keys = [hit.story_key for hit in result.hits if hit.story_key]
+            if request.collapse and keys:
+                coverage = es.search(index=alias, **build_coverage(request, keys))
+                add_coverage(result, dict(coverage))
         return result
     except NotFoundError as exc:
         raise ServiceError(
             f"no index behind alias {alias!r} at {settings.elasticsearch_url}: run "
             "`wirehose index create` (or start `wirehose worker`, which creates it)"
-        ) from exc
-    except TransportConnectionError as exc:
-        raise ServiceError(
-            f"Elasticsearch at {settings.elasticsearch_url} is not reachable: run "
-            "`wirehose services up`, or set WIREHOSE_ES_URL"
         ) from exc
     finally:
         if client is None:

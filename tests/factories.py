@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from wirehose.core.article import Article
+from wirehose.core.clients import KafkaAccess, kafka_config
 
 _counter = itertools.count(1)
 
@@ -59,13 +60,13 @@ class FakeKafkaProducer:
 
     def __init__(
         self,
-        bootstrap: str,
+        access: KafkaAccess,
         *,
         fail_keys: dict[bytes, BaseException] | None = None,
         **config: Any,
     ) -> None:
         # Called like wirehose.core.clients.kafka_producer; kept as kafka-python would see it.
-        self.config = {"bootstrap_servers": bootstrap.split(","), **config}
+        self.config = kafka_config(access, **config)
         self.fail_keys = fail_keys or {}
         self.records: list[tuple[str, bytes, bytes]] = []
         self.flushes = 0

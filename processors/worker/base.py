@@ -17,20 +17,27 @@ from processors import topology
 from processors.pipeline import REMARK_HEADER, BatchResult, RawRecord, is_remark
 from processors.progress import Progress
 from processors.worker.patches import install
-from wirehose.core.clients import best_compression
+from wirehose.core.clients import best_compression, faust_credentials, kafka_access
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.settings import Settings
 
 
 def new_app(settings: Settings) -> faust.App:
-    """A Faust app bound to the settings' broker, with raw bytes on every topic."""
+    """A Faust app bound to the settings' broker, with raw bytes on every topic.
+
+    The broker's security (TLS context, SASL login) is the one every kafka-python client gets
+    (``wirehose.core.clients.faust_credentials``); Faust passes it to each aiokafka client:
+    the consumer, the producer and the one that creates topics.
+    """
 
     install()  # Faust's commit guard is off by one; see processors/worker/patches.py
     datadir = settings.home / "faust" / settings.app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    access = kafka_access(settings)
     return faust.App(
         settings.app_id,
-        broker=[f"kafka://{server}" for server in settings.kafka_servers.split(",")],
+        broker=[f"kafka://{server}" for server in access.servers],
+        broker_credentials=faust_credentials(access),
         store="memory://",  # tables are rebuilt from their changelog topics on start
         value_serializer="raw",
         key_serializer="raw",

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import faust
 
 from wirehose.core import metrics
-from wirehose.core.clients import es_client
+from wirehose.core.clients import es_client, kafka_access
 from wirehose.core.offsets import KafkaOffsets, group_lag
 from wirehose.core.settings import Settings
 
@@ -169,7 +169,7 @@ class LagGauge:
     def refresh(self, owned: set[tuple[str, int]]) -> None:
 
         if self._offsets is None:
-            self._offsets = KafkaOffsets(self.settings.kafka_servers)
+            self._offsets = KafkaOffsets(kafka_access(self.settings))
         committed = self._offsets.group_offsets(self.settings.app_id)
         shown: set[tuple[str, str, str]] = set()
         for topic in sorted({topic for topic, _ in owned}):

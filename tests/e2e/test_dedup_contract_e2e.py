@@ -32,6 +32,7 @@ from processors.dedup.detector import WireCopyDetector
 from processors.topology import create_topics, topic_names
 from tests.corpus.archive import Item, archive, arrival, reference_order
 from wirehose.core.article import Article
+from wirehose.core.clients import kafka_access
 from wirehose.core.offsets import KafkaOffsets, group_lag
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed, worker_process
@@ -98,7 +99,7 @@ def drained(settings: Settings, ids: set[str], es: Elasticsearch) -> bool:
     """Every article searchable and the group at the end of every topic it reads."""
     if count_indexed(es, settings.index_alias, ids) < len(ids):
         return False
-    with KafkaOffsets(settings.kafka_servers) as kafka:
+    with KafkaOffsets(kafka_access(settings)) as kafka:
         committed = kafka.group_offsets(settings.app_id)
         for topic in topic_names(settings, read_only=True):
             offsets = kafka.topic_offsets(topic)

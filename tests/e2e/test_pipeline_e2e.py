@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from processors.topology import create_topics
 from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
+from wirehose.core.clients import kafka_access
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed, wait_indexed, worker_process
@@ -52,21 +53,21 @@ def test_seeds_flow_from_replay_to_search_exactly_once(
     assert len(ids) == 5
 
     with worker_process(settings, log_path=tmp_path / "worker.log") as worker:
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             first = replay(articles, producer)
         assert (first.sent, first.failed) == (5, 0)
         found = wait_indexed(es, settings.index_alias, ids, timeout=INDEX_TIMEOUT, worker=worker)
         assert found == 5, (tmp_path / "worker.log").read_text()[-3000:]
 
         # The same seeds again: same keys, same _ids, so still five documents.
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             second = replay(articles, producer)
         assert second.sent == 5
         # A marker article sent after the repeats proves the repeats were processed, not pending.
         marker = articles[0].model_copy(
             update={"article_id": "f" * 32, "body": "Marker article about Hamas."}
         )
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             producer.send(marker)
         assert (
             wait_indexed(
@@ -117,7 +118,7 @@ def test_bad_records_are_dead_lettered_and_good_ones_still_arrive(
         raw_producer.close()
 
     with worker_process(settings, log_path=tmp_path / "worker.log") as worker:
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             replay(good, producer)
         ids = {article.article_id for article in good}
         assert (

@@ -23,7 +23,7 @@ from producers.replay import iter_inputs, replay
 from sinks.search import SearchRequest, search
 from tests.es_support import alias_cleanup
 from wirehose.core.article import Article
-from wirehose.core.clients import ensure_topics
+from wirehose.core.clients import ensure_topics, kafka_access
 from wirehose.core.settings import Settings
 from wirehose.ops.local import wait_indexed, worker_process
 
@@ -56,7 +56,7 @@ def test_search_over_the_seeds_and_their_syndicated_copies(
     settings: Settings, es: Elasticsearch, seeds_dir: Path, tmp_path: Path
 ) -> None:
     ensure_topics(
-        settings.kafka_servers,
+        kafka_access(settings),
         [settings.topic_raw, settings.topic_enriched, settings.topic_dead_letter],
         partitions=settings.topic_partitions,
     )
@@ -67,7 +67,7 @@ def test_search_over_the_seeds_and_their_syndicated_copies(
     ids = {a.article_id for a in seeds + copies}
     log = tmp_path / "worker.log"
     with worker_process(settings, log_path=log) as worker:
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             assert replay(seeds, producer).ok
             assert replay(copies, producer).ok
         found = wait_indexed(es, settings.index_alias, ids, timeout=INDEX_TIMEOUT, worker=worker)

@@ -26,6 +26,7 @@ from kafka import KafkaConsumer
 from processors.pipeline import is_remark
 from producers.kafka import ArticleProducer
 from wirehose.core.article import Article
+from wirehose.core.clients import kafka_access
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed, worker_process
@@ -69,7 +70,7 @@ def prepare(settings: Settings) -> None:
 
 def send_all(settings: Settings, articles: Sequence[Article], **producer: Any) -> tuple[int, int]:
     """Send and confirm every article; (sent, failed) as the broker confirmed them."""
-    with ArticleProducer(settings.kafka_servers, settings.topic_raw, **producer) as out:
+    with ArticleProducer(kafka_access(settings), settings.topic_raw, **producer) as out:
         for article in articles:
             out.send(article)
         report = out.flush()

@@ -29,6 +29,7 @@ from tests.fault.harness import (
     worker,
 )
 from wirehose.core.article import Article
+from wirehose.core.clients import kafka_access
 from wirehose.core.settings import Settings
 
 pytestmark = pytest.mark.fault
@@ -94,7 +95,7 @@ def test_poisoned_records_are_dead_lettered_and_the_pipeline_keeps_going(
     # ArticleProducer keeps kafka-python's 1 MB max_request_size: a 20 MB article fails at the
     # producer, with the reason, before it reaches Kafka. Recorded as a figure.
     huge_article = _article("huge", "word " * (BIG // 5), 99)
-    with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+    with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
         producer.send(huge_article)
         producer_report = producer.flush()
     # A raw producer sized like the broker gets the poison onto the topic as-is.

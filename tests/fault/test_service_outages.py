@@ -29,6 +29,7 @@ from tests.fault.harness import (
 )
 from wirehose.bench.private import PrivateServices
 from wirehose.core.article import Article
+from wirehose.core.clients import kafka_access
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed
 from wirehose.ops.services.runtime import free_port
@@ -47,7 +48,7 @@ def background_replay(settings: Settings, articles: list[Article]) -> Iterator[d
     delivery: dict[str, int] = {}
 
     def produce() -> None:
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             report = replay(articles, producer, rate=REPLAY_RATE)
         delivery.update(sent=report.sent, failed=report.failed)
 

@@ -30,6 +30,7 @@ from tests.fault.harness import (
     worker,
 )
 from wirehose.core.article import Article
+from wirehose.core.clients import kafka_access
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed
 
@@ -64,7 +65,7 @@ def test_sigkilled_worker_restarts_and_indexes_everything_exactly_once(
     delivery: dict[str, int] = {}
 
     def produce() -> None:
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             report = replay(delivered, producer, rate=REPLAY_RATE)
         delivery.update(sent=report.sent, failed=report.failed)
 

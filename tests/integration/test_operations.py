@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from producers.kafka import ArticleProducer
 from producers.replay import iter_inputs, replay
-from wirehose.core.clients import ensure_topics
+from wirehose.core.clients import ensure_topics, kafka_access
 from wirehose.core.settings import Settings
 from wirehose.ops.local import settings_env, wait_indexed, worker_process
 
@@ -116,7 +116,7 @@ def test_status_metrics_health_and_dead_letter_resend(
     assert (len(short), len(long)) == (3, 2)
     settings = make_settings(max_body_chars=limit, metrics_lag_interval=1.0)
     ensure_topics(
-        settings.kafka_servers,
+        kafka_access(settings),
         [settings.topic_raw, settings.topic_enriched, settings.topic_dead_letter],
         partitions=settings.topic_partitions,
     )
@@ -127,7 +127,7 @@ def test_status_metrics_health_and_dead_letter_resend(
     base = f"http://127.0.0.1:{settings.worker_web_port}"
 
     with worker_process(settings, log_path=tmp_path / "worker-1.log") as worker:
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             assert replay(articles, producer).sent == 5
         assert wait_indexed(es, settings.index_alias, short, timeout=TIMEOUT, worker=worker) == 3
         data = _status_when(settings, _flowed(8, 3, 5), worker)

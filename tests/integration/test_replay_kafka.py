@@ -12,7 +12,7 @@ from kafka import KafkaConsumer
 from producers.seeds import iter_seed_articles
 from wirehose.cli import cli
 from wirehose.core.article import Article
-from wirehose.core.clients import ensure_topics
+from wirehose.core.clients import KafkaAccess, ensure_topics
 from wirehose.core.settings import get_settings
 
 
@@ -101,7 +101,9 @@ def test_replay_creates_a_missing_topic_with_the_configured_partitions(
         assert code == 0, output
         (described,) = admin.describe_topics([topic])
         assert len(described["partitions"]) == get_settings().topic_partitions
-        assert ensure_topics(kafka_bootstrap, [topic], partitions=1) == []  # exists: no-op
+        assert (
+            ensure_topics(KafkaAccess(kafka_bootstrap), [topic], partitions=1) == []
+        )  # exists: no-op
     finally:
         admin.delete_topics([topic])
         admin.close()

@@ -11,6 +11,7 @@ from kafka import KafkaConsumer
 
 from producers.base import run_sources
 from producers.examples.directory import DirectorySource
+from wirehose.core.clients import KafkaAccess
 
 
 def test_directory_source_lands_on_the_topic(
@@ -21,7 +22,7 @@ def test_directory_source_lands_on_the_topic(
     topic = new_topic("dir-source", partitions=2)
 
     report = run_sources(
-        [DirectorySource(tmp_path)], bootstrap=kafka_bootstrap, topic=topic, once=True
+        [DirectorySource(tmp_path)], access=KafkaAccess(kafka_bootstrap), topic=topic, once=True
     )
 
     assert (report.sent, report.failed) == (3, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -33,17 +34,38 @@ def test_top_level_help_lists_commands_and_first_steps() -> None:
     assert "First steps" in output
 
 
-def test_settings_json_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_json_masks_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import json
 
     from wirehose.core.settings import get_settings
 
-    monkeypatch.setenv("WIREHOSE_ES_PASSWORD", "hunter2")
+    certificate = tmp_path / "client.pem"
+    certificate.write_text("-----BEGIN CERTIFICATE-----\n")
+    secrets = {
+        "WIREHOSE_ES_PASSWORD": "hunter2",
+        "WIREHOSE_ES_API_KEY": "es-key-4711",
+        "WIREHOSE_KAFKA_SASL_PASSWORD": "kafka-pass-4711",
+        "WIREHOSE_KAFKA_SSL_KEY_PASSWORD": "key-pass-4711",
+    }
+    for name, value in {
+        **secrets,
+        "WIREHOSE_ES_USERNAME": "wirehose",
+        "WIREHOSE_KAFKA_BOOTSTRAP": "broker:9094",
+        "WIREHOSE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "WIREHOSE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "WIREHOSE_KAFKA_SASL_USERNAME": "wirehose",
+        "WIREHOSE_KAFKA_SSL_CERTFILE": str(certificate),
+    }.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     try:
         output = CliRunner().invoke(cli, ["settings", "--json"]).output
+        table = CliRunner().invoke(cli, ["settings"]).output
     finally:
         get_settings.cache_clear()
-    assert "hunter2" not in output
     rows = {row["env"]: row for row in json.loads(output)}
-    assert rows["WIREHOSE_ES_PASSWORD"]["value"] == "********"
+    for name, secret in secrets.items():
+        assert secret not in output
+        assert secret not in table
+        assert rows[name]["value"] == "********"
+    assert rows["WIREHOSE_KAFKA_SASL_USERNAME"]["value"] == "wirehose"  # not a secret

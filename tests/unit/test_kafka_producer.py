@@ -10,13 +10,15 @@ from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from producers.kafka import ArticleProducer, DeliveryReport, failure_reason
 from tests.factories import FakeKafkaProducer, make_article
 from wirehose.core.article import Article
-from wirehose.core.clients import best_compression
+from wirehose.core.clients import KafkaAccess, best_compression
 from wirehose.core.errors import ServiceError
 
 
 def producer_with(**fake_kwargs: object) -> tuple[ArticleProducer, FakeKafkaProducer]:
     producer = ArticleProducer(
-        "h1:9092,h2:9092", "raw", factory=functools.partial(FakeKafkaProducer, **fake_kwargs)
+        KafkaAccess("h1:9092,h2:9092"),
+        "raw",
+        factory=functools.partial(FakeKafkaProducer, **fake_kwargs),
     )
     return producer, FakeKafkaProducer.instances[-1]
 
@@ -59,7 +61,7 @@ def test_failures_are_counted_with_reasons_and_callback() -> None:
         slow.article_id.encode(): KafkaTimeoutError(),
     }
     producer = ArticleProducer(
-        "h:9092",
+        KafkaAccess("h:9092"),
         "raw",
         factory=functools.partial(FakeKafkaProducer, fail_keys=fake_errors),
         on_delivery=lambda article_id, exc: delivered.append((article_id, exc is None)),
@@ -83,7 +85,7 @@ def test_publish_reports_only_its_own_batch_but_report_accumulates() -> None:
 
 
 def test_context_manager_flushes_and_closes() -> None:
-    with ArticleProducer("h:9092", "raw", factory=FakeKafkaProducer) as producer:
+    with ArticleProducer(KafkaAccess("h:9092"), "raw", factory=FakeKafkaProducer) as producer:
         producer.send(make_article())
         fake = FakeKafkaProducer.instances[-1]
         assert producer.report.sent == 0  # not confirmed until flushed
@@ -97,7 +99,7 @@ def test_unreachable_broker_says_how_to_fix() -> None:
         raise KafkaTimeoutError("Unable to bootstrap from ['nowhere:9092']")
 
     with pytest.raises(ServiceError, match="wirehose services up"):
-        ArticleProducer("nowhere:9092", "raw", factory=no_broker)
+        ArticleProducer(KafkaAccess("nowhere:9092"), "raw", factory=no_broker)
 
 
 def test_report_merge_and_failure_reason() -> None:

@@ -13,6 +13,7 @@ from producers.replay import Pacer, iter_inputs, replay
 from producers.seeds import default_seeds_dir
 from tests.factories import FakeKafkaProducer, make_article
 from wirehose.cli import cli
+from wirehose.core.clients import KafkaAccess
 
 
 class FakeClock:
@@ -71,7 +72,7 @@ def test_inputs_mix_directories_txt_and_jsonl(tmp_path: Path) -> None:
 
 def test_looping_twice_sends_the_same_keys_twice() -> None:
     articles = list(iter_inputs())
-    producer = ArticleProducer("h:9092", "raw", factory=FakeKafkaProducer)
+    producer = ArticleProducer(KafkaAccess("h:9092"), "raw", factory=FakeKafkaProducer)
     queued: list[str] = []
     report = replay(articles, producer, loops=2, on_queued=lambda a: queued.append(a.article_id))
     keys = [key.decode() for _, key, _ in FakeKafkaProducer.instances[-1].records]
@@ -88,7 +89,7 @@ def test_two_separate_replays_produce_identical_keys() -> None:
 
 
 def test_replay_rejects_negative_loops() -> None:
-    producer = ArticleProducer("h:9092", "raw", factory=FakeKafkaProducer)
+    producer = ArticleProducer(KafkaAccess("h:9092"), "raw", factory=FakeKafkaProducer)
     with pytest.raises(ValueError, match="forever"):
         replay([make_article()], producer, loops=-1)
 

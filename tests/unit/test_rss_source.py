@@ -20,6 +20,7 @@ from producers.polite import HostThrottle, PageFetcher
 from producers.rss import FeedSource, FeedState, load_feed_config
 from tests.factories import BILLION_LAUGHS, FakeClock, FakeKafkaProducer, article_page, rss_feed
 from wirehose.cli import cli
+from wirehose.core.clients import KafkaAccess
 from wirehose.core.errors import ConfigError
 
 FEED = "https://wire.example/rss"
@@ -123,7 +124,7 @@ def test_runner_with_failing_kafka_send_does_not_mark_seen(tmp_path: Path) -> No
     )
     fail = {article_id.encode(): KafkaTimeoutError()}
     producer = ArticleProducer(
-        "h:9092", "raw", factory=functools.partial(FakeKafkaProducer, fail_keys=fail)
+        KafkaAccess("h:9092"), "raw", factory=functools.partial(FakeKafkaProducer, fail_keys=fail)
     )
     runner = SourceRunner([source], producer)
     assert runner.tick(now=0).failed == 1
@@ -150,7 +151,9 @@ def test_hostile_feed_backs_off_while_a_good_feed_publishes(tmp_path: Path) -> N
         fetch_pages=False,
         transport=httpx.MockTransport(lambda r: httpx.Response(200, content=rss_feed([item(7)]))),
     )
-    runner = SourceRunner([bad, good], ArticleProducer("h:9092", "raw", factory=FakeKafkaProducer))
+    runner = SourceRunner(
+        [bad, good], ArticleProducer(KafkaAccess("h:9092"), "raw", factory=FakeKafkaProducer)
+    )
     assert runner.tick(now=0).sent == 1
     state = runner.state(bad.step_id)
     assert state.failures == 1

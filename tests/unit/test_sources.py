@@ -18,6 +18,7 @@ from producers.examples.json_api import JsonApiSource
 from producers.kafka import ArticleProducer
 from tests.factories import FakeKafkaProducer, make_article
 from wirehose.core.article import Article
+from wirehose.core.clients import KafkaAccess
 
 
 class ScriptedSource(PollingSource):
@@ -49,7 +50,7 @@ class ScriptedSource(PollingSource):
 
 def fake_producer(**fake_kwargs: object) -> ArticleProducer:
     return ArticleProducer(
-        "h:9092", "raw", factory=functools.partial(FakeKafkaProducer, **fake_kwargs)
+        KafkaAccess("h:9092"), "raw", factory=functools.partial(FakeKafkaProducer, **fake_kwargs)
     )
 
 

@@ -27,7 +27,7 @@ from processors.topology import TABLES, TOPICS, create_topics
 from producers.kafka import ArticleProducer
 from producers.replay import Pacer
 from wirehose.core.article import Article
-from wirehose.core.clients import es_client
+from wirehose.core.clients import es_client, kafka_access
 from wirehose.core.offsets import KafkaOffsets
 from wirehose.core.settings import Settings
 from wirehose.ops.local import count_indexed, wait_indexed, worker_process
@@ -119,7 +119,7 @@ def run(
     )
     try:
         with worker_process(settings, log_path=logs / f"worker-{label}.log") as worker:
-            with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+            with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
                 producer.send(warm)
             if (
                 wait_indexed(
@@ -129,7 +129,7 @@ def run(
             ):
                 raise RuntimeError(f"the {label} worker never indexed its warm-up article")
             pacer = Pacer(rate)
-            with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+            with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
                 start = time.perf_counter()
                 for article in articles:
                     pacer.wait()
@@ -165,7 +165,7 @@ def _topic_bytes(settings: Settings) -> dict[str, int]:
     ``dedup-bands``, ``dedup-entries-changelog``, ...)."""
     roles = {spec.name(settings): spec.role for spec in TOPICS}
     roles.update({spec.changelog(settings): f"{spec.name}-changelog" for spec in TABLES})
-    with KafkaOffsets(settings.kafka_servers) as offsets:
+    with KafkaOffsets(kafka_access(settings)) as offsets:
         sizes = offsets.topic_bytes(roles)
     return {roles[name]: size for name, size in sorted(sizes.items())}
 

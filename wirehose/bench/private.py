@@ -10,6 +10,9 @@ analyzer plugin) stays in the private home, or for Elasticsearch run as root in 
 folder under /var/lib/wirehose, which ``stop`` removes. A run killed before ``stop`` leaves both
 services running and its folders behind; every run leaves a record (``RunRecord``), so the next
 private start cleans up after runs whose owner is gone.
+
+``private_kafka`` starts a broker alone, optionally with a ``SecuredListener`` (TLS, SASL) beside
+its PLAINTEXT one: the shared broker's configuration is never touched to test a secured one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from wirehose.core.settings import Settings
 from wirehose.ops.services import ElasticsearchService, KafkaService
+from wirehose.ops.services.kafka import SecuredListener
 from wirehose.ops.services.runtime import alive, free_port
 
 log = logging.getLogger(__name__)
@@ -183,3 +187,48 @@ def private_services(
         yield services
     finally:
         services.stop()
+
+
+@contextlib.contextmanager
+def private_kafka(
+    home: Path,
+    *,
+    listener: SecuredListener | None = None,
+    cache: Path | None = None,
+    heap: str = "384m",
+    base: Settings | None = None,
+) -> Iterator[KafkaService]:
+    """Start a private Kafka broker alone under ``home``, with ``listener`` beside its PLAINTEXT
+    one; stop it on exit. ``service.settings.kafka_servers`` is the PLAINTEXT address."""
+    base = base or Settings()
+    cache = cache or base.home
+    home.mkdir(parents=True, exist_ok=True)
+    service_settings = base.model_copy(
+        update={
+            "home": home,
+            "kafka_bootstrap": None,
+            "kafka_port": free_port(),
+            "kafka_controller_port": free_port(),
+            "kafka_heap": heap,
+            "service_timeout": max(base.service_timeout, 180.0),
+        }
+    )
+    _link_cache(home, cache, service_settings)
+    service = KafkaService(service_settings, listener=listener)
+    records = cache / "run" / "private"
+    sweep_orphans(records, service_settings)
+    # No node: the record's node folder is the home itself, removed with it by a sweep.
+    record = records / f"kafka-{service_settings.kafka_port}.json"
+    RunRecord(os.getpid(), home, home).write(record)
+    try:
+        service.up()
+        log.info(
+            "private kafka up plaintext=%s secured=%s",
+            service_settings.kafka_servers,
+            listener.address if listener is not None else "-",
+        )
+        yield service
+    finally:
+        with contextlib.suppress(Exception):
+            service.down(timeout=30)
+        record.unlink(missing_ok=True)

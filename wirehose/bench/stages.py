@@ -20,7 +20,7 @@ from processors.pipeline import Stamp
 from producers.kafka import ArticleProducer
 from sinks.elasticsearch import ElasticsearchSink
 from wirehose.core.article import Article
-from wirehose.core.clients import ensure_topics, es_client
+from wirehose.core.clients import ensure_topics, es_client, kafka_access
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ class StageResult:
 def produce(settings: Settings, articles: Sequence[Article], topic: str) -> StageResult:
     """kafka-python through ``ArticleProducer``: first send to the last confirmed ack."""
 
-    ensure_topics(settings.kafka_servers, [topic], partitions=settings.topic_partitions)
-    with ArticleProducer(settings.kafka_servers, topic) as producer:
+    access = kafka_access(settings)
+    ensure_topics(access, [topic], partitions=settings.topic_partitions)
+    with ArticleProducer(access, topic) as producer:
         start = time.perf_counter()
         for article in articles:
             producer.send(article)

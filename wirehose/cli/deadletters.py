@@ -78,11 +78,13 @@ def command() -> None:
 def list_(reasons: tuple[str, ...], since: str | None, limit: int | None, as_json: bool) -> None:
     """Show dead letters, oldest first per partition, and whether each was re-sent."""
     # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
+    from wirehose.core.clients import kafka_access
     from wirehose.ops.deadletters import read_ledger, scan_topic, select
 
     settings = get_settings()
-    scan = scan_topic(settings.kafka_servers, settings.topic_dead_letter, newest=limit)
-    done = read_ledger(settings.kafka_servers, settings.topic_dead_letter)
+    access = kafka_access(settings)
+    scan = scan_topic(access, settings.topic_dead_letter, newest=limit)
+    done = read_ledger(access, settings.topic_dead_letter)
     # select() drops re-sent entries; listing shows them, so filter with an empty ledger.
     shown = select(scan.entries, done=set(), reasons=reasons, since=parse_since(since))
     for entry in shown:
@@ -127,16 +129,18 @@ def replay(reasons: tuple[str, ...], since: str | None, dry_run: bool) -> None:
     re-send failed; run the same command again to retry just those.
     """
     # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
+    from wirehose.core.clients import kafka_access
     from wirehose.ops.deadletters import read_ledger, resend, scan_topic, select
 
     settings = get_settings()
-    scan = scan_topic(settings.kafka_servers, settings.topic_dead_letter)
+    access = kafka_access(settings)
+    scan = scan_topic(access, settings.topic_dead_letter)
     if not scan.complete:
         raise click.ClickException(
             f"could not read all of {settings.topic_dead_letter} in time; is Kafka at "
             f"{settings.kafka_servers} healthy? (`wirehose services status`)"
         )
-    done = read_ledger(settings.kafka_servers, settings.topic_dead_letter)
+    done = read_ledger(access, settings.topic_dead_letter)
     chosen = select(scan.entries, done=done, reasons=reasons, since=parse_since(since))
     for entry in chosen:
         assert entry.letter is not None
@@ -149,7 +153,7 @@ def replay(reasons: tuple[str, ...], since: str | None, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"dry run: {len(chosen)} to re-send, {already} re-sent before", err=True)
         return
-    report = resend(settings.kafka_servers, settings.topic_dead_letter, chosen)
+    report = resend(access, settings.topic_dead_letter, chosen)
     click.echo(
         f"re-sent={len(report.resent)} failed={len(report.failed)} "
         f"already_resent={already} read={len(scan.entries)}",

@@ -42,7 +42,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     from producers.kafka import ArticleProducer
     from producers.replay import iter_inputs, replay
     from wirehose.cli.terminate import terminate_like_interrupt
-    from wirehose.core.clients import es_client
+    from wirehose.core.clients import es_client, kafka_access
     from wirehose.ops.local import wait_indexed, worker_process
     from wirehose.ops.services import resolve_endpoints
 
@@ -61,7 +61,7 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     # The worker runs in its own session: on Ctrl-C or SIGTERM leaving this block stops it.
     with terminate_like_interrupt(), worker_process(settings) as worker:
         console.print(f"[bold]3/5[/] replaying {len(articles)} articles to {settings.topic_raw}")
-        with ArticleProducer(settings.kafka_servers, settings.topic_raw) as producer:
+        with ArticleProducer(kafka_access(settings), settings.topic_raw) as producer:
             report = replay(articles, producer)
         if not report.ok:
             raise click.ClickException(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -20,6 +22,17 @@ def _manager() -> IndexManager:
 
     settings = get_settings()
     return IndexManager(es_client(settings, request_timeout=120), settings.index_alias)
+
+
+@contextmanager
+def _said_plainly() -> Iterator[None]:
+    """A refused login, a rejected certificate or a cluster that does not answer becomes an
+    error naming the setting to fix, instead of a traceback."""
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
+    from wirehose.core.clients import es_errors
+
+    with es_errors(get_settings()):
+        yield
 
 
 @click.group("index")
@@ -45,18 +58,19 @@ def create() -> None:
 
     The worker does this itself on start; run it by hand to inspect the mapping before any data.
     """
-    manager = _manager()
-    before = manager.status()
-    if before.exists:
-        click.echo(
-            f"alias {before.alias!r} already points at {before.index} "
-            f"(mapping v{before.mapping_version}, {before.docs} documents); nothing to do"
-        )
-        if before.migration_needed:
-            click.echo("its mapping is outdated: run `wirehose index migrate`")
-        return
-    name = manager.ensure()
-    status = manager.status()
+    with _said_plainly():
+        manager = _manager()
+        before = manager.status()
+        if before.exists:
+            click.echo(
+                f"alias {before.alias!r} already points at {before.index} "
+                f"(mapping v{before.mapping_version}, {before.docs} documents); nothing to do"
+            )
+            if before.migration_needed:
+                click.echo("its mapping is outdated: run `wirehose index migrate`")
+            return
+        name = manager.ensure()
+        status = manager.status()
     click.echo(f"created {name} behind alias {status.alias!r} (analyzer {status.analyzer})")
 
 
@@ -64,7 +78,8 @@ def create() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
     """Show which index the alias points at, its mapping version, analyzer and document count."""
-    info = _manager().status()
+    with _said_plainly():
+        info = _manager().status()
     if as_json:
         click.echo(json.dumps(info.as_dict(), indent=2))
         return
@@ -95,7 +110,8 @@ def migrate(force: bool, delete_old: bool) -> None:
     Safe while the worker runs: documents keep their versions, and writes made during the copy
     are copied again after the switch. The old index stays unless --delete-old.
     """
-    report = _manager().migrate(force=force, delete_old=delete_old)
+    with _said_plainly():
+        report = _manager().migrate(force=force, delete_old=delete_old)
     if report is None:
         click.echo("the mapping is current; nothing to migrate (use --force to rebuild anyway)")
         return

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wirehose.core.article import Article
 from wirehose.core.errors import WirehoseError
 from wirehose.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from wirehose.core.clients import KafkaAccess
 
 
 @click.command("replay")
@@ -31,7 +35,11 @@ from wirehose.core.settings import get_settings
     help="Send everything N times; 0 repeats until Ctrl-C.",
 )
 @click.option("--topic", help="Topic to write to. [default: WIREHOSE_TOPIC_RAW]")
-@click.option("--bootstrap", help="Kafka host:port[,host:port]. [default: the wirehose broker]")
+@click.option(
+    "--bootstrap",
+    help="Kafka host:port[,host:port]; the WIREHOSE_KAFKA_SECURITY_PROTOCOL, SASL and SSL "
+    "settings apply to it too. [default: the wirehose broker]",
+)
 @click.option(
     "--create-topic/--no-create-topic",
     default=True,
@@ -89,6 +97,9 @@ def command(
         for article in articles:
             click.echo(article.model_dump_json(exclude={"raw"}))
         return
+    # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
+    from wirehose.core.clients import kafka_access
+
     settings = get_settings()
     if metrics_port:
         # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
@@ -97,7 +108,7 @@ def command(
         serve(metrics_port)
     _send(
         articles,
-        bootstrap=bootstrap or settings.kafka_servers,
+        access=kafka_access(settings, bootstrap=bootstrap),
         topic=topic or settings.topic_raw,
         partitions=settings.topic_partitions if create_topic else None,
         rate=rate,
@@ -109,7 +120,7 @@ def command(
 def _send(
     articles: list[Article],
     *,
-    bootstrap: str,
+    access: KafkaAccess,
     topic: str,
     partitions: int | None,
     rate: float | None,
@@ -126,13 +137,13 @@ def _send(
     from wirehose.core.metrics import delivery_counter
 
     if partitions is not None:
-        ensure_topics(bootstrap, [topic], partitions=partitions)
+        ensure_topics(access, [topic], partitions=partitions)
     total = len(articles) * loops if loops else None
     bar = tqdm(total=total, unit="article", disable=not progress, file=sys.stderr, desc=topic)
     interrupted = False
     with (
         terminate_like_interrupt(),
-        ArticleProducer(bootstrap, topic, on_delivery=delivery_counter("replay")) as producer,
+        ArticleProducer(access, topic, on_delivery=delivery_counter("replay")) as producer,
     ):
         try:
             replay(articles, producer, rate=rate, loops=loops, on_queued=lambda _: bar.update())

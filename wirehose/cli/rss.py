@@ -35,7 +35,11 @@ from wirehose.core.settings import get_settings
 @click.option("--once", is_flag=True, help="Poll every feed once, report and exit.")
 @click.option("--no-pages", is_flag=True, help="Never fetch linked pages for teaser items.")
 @click.option("--topic", help="Topic to write to. [default: WIREHOSE_TOPIC_RAW]")
-@click.option("--bootstrap", help="Kafka host:port[,host:port]. [default: the wirehose broker]")
+@click.option(
+    "--bootstrap",
+    help="Kafka host:port[,host:port]; the WIREHOSE_KAFKA_SECURITY_PROTOCOL, SASL and SSL "
+    "settings apply to it too. [default: the wirehose broker]",
+)
 @click.option(
     "--metrics-port",
     type=click.IntRange(min=1, max=65535),
@@ -98,7 +102,7 @@ def command(
     from producers.kafka import ArticleProducer
     from producers.polite import PageFetcher
     from producers.rss import FeedConfig, FeedSource, load_feed_config
-    from wirehose.core.clients import ensure_topics
+    from wirehose.core.clients import ensure_topics, kafka_access
     from wirehose.core.metrics import delivery_counter, serve
 
     settings = get_settings()
@@ -144,9 +148,9 @@ def command(
     except WirehoseError as exc:
         pages.close()
         raise click.UsageError(str(exc)) from exc
-    bootstrap = bootstrap or settings.kafka_servers
+    access = kafka_access(settings, bootstrap=bootstrap)
     topic = topic or settings.topic_raw
-    ensure_topics(bootstrap, [topic], partitions=settings.topic_partitions)
+    ensure_topics(access, [topic], partitions=settings.topic_partitions)
     if metrics_port:
         serve(metrics_port)
 
@@ -156,7 +160,7 @@ def command(
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
     try:
         with ArticleProducer(
-            bootstrap, topic, client_id="wirehose-rss", on_delivery=delivery_counter("rss")
+            access, topic, client_id="wirehose-rss", on_delivery=delivery_counter("rss")
         ) as producer:
             runner = SourceRunner(sources, producer)
             try:

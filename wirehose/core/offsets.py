@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from kafka import TopicPartition
 from kafka.errors import KafkaError
 
-from wirehose.core.clients import kafka_admin, kafka_consumer
+from wirehose.core.clients import KafkaAccess, kafka_admin, kafka_consumer
 from wirehose.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -84,24 +84,26 @@ def group_lag(offsets: TopicOffsets, committed: dict[tuple[str, int], int]) -> l
 class KafkaOffsets:
     """``OffsetSource`` backed by a live broker. ``close()`` when done (or use ``with``)."""
 
-    def __init__(self, bootstrap: str, *, timeout_ms: int = 5000) -> None:
+    def __init__(self, access: KafkaAccess, *, timeout_ms: int = 5000) -> None:
         try:
             self._admin = kafka_admin(
-                bootstrap,
+                access,
                 client_id="wirehose-status",
                 request_timeout_ms=timeout_ms,
                 bootstrap_timeout_ms=timeout_ms,
             )
             self._consumer = kafka_consumer(
-                bootstrap,
+                access,
                 group_id=None,
                 enable_auto_commit=False,
                 client_id="wirehose-status",
                 request_timeout_ms=max(timeout_ms, 5000) + 1000,
             )
         except (KafkaError, OSError, ValueError) as exc:
+            # The factories say what they can (a refused login, an untrusted certificate);
+            # this is what is left: a socket or address error.
             raise ServiceError(
-                f"Kafka unreachable at {bootstrap}: run `wirehose services up`, or point "
+                f"Kafka unreachable at {access.describe()}: run `wirehose services up`, or point "
                 f"WIREHOSE_KAFKA_BOOTSTRAP at a running broker ({type(exc).__name__})"
             ) from exc
         self._timeout_ms = timeout_ms

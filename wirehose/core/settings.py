@@ -10,8 +10,9 @@ import re
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wirehose.core.errors import ConfigError
@@ -56,7 +57,12 @@ class Settings(BaseSettings):
     """All of wirehose's configuration. Environment variables are ``WIREHOSE_<FIELD>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="WIREHOSE_", frozen=True, extra="ignore", env_file=None
+        env_prefix="WIREHOSE_",
+        frozen=True,
+        extra="ignore",
+        env_file=None,
+        # An error would otherwise quote what it was given, passwords included.
+        hide_input_in_errors=True,
     )
 
     # --- where the services are -------------------------------------------------------------
@@ -65,10 +71,46 @@ class Settings(BaseSettings):
         description="Kafka bootstrap servers (host:port[,host:port]). When set, wirehose uses "
         "this broker and starts none of its own.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="How every Kafka client (producers, tools, the worker) talks to the broker: "
+        "PLAINTEXT, SSL (TLS), SASL_SSL (TLS and a SASL login) or SASL_PLAINTEXT (a SASL login "
+        "without TLS). Anything but PLAINTEXT needs WIREHOSE_KAFKA_BOOTSTRAP.",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None,
+        description="SASL mechanism for SASL_SSL and SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256 or "
+        "SCRAM-SHA-512.",
+    )
+    kafka_sasl_username: str | None = Field(None, description="Kafka SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="Kafka SASL password (never logged)."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        None,
+        description="CA certificates (PEM) that signed the Kafka brokers' certificates, for SSL "
+        "and SASL_SSL. Default: the system's trusted CAs.",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        None,
+        description="Client certificate (PEM) for brokers that require one (mutual TLS); may "
+        "hold the private key too.",
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        None, description="Private key (PEM) of WIREHOSE_KAFKA_SSL_CERTFILE, when kept apart."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None, description="Password of an encrypted client private key (never logged)."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        True,
+        description="Check that each broker's certificate names the host connected to. Turn off "
+        "only for brokers whose certificates lack their addresses.",
+    )
     es_url: str | None = Field(
         None,
-        description="Elasticsearch URL (http://host:port). When set, wirehose uses this cluster "
-        "and starts none of its own.",
+        description="Elasticsearch URL (http://host:port, or https://host:port for TLS). When "
+        "set, wirehose uses this cluster and starts none of its own.",
     )
     es_username: str | None = Field(None, description="Elasticsearch user for basic auth.")
     es_password: SecretStr | None = Field(
@@ -76,6 +118,16 @@ class Settings(BaseSettings):
     )
     es_api_key: SecretStr | None = Field(
         None, description="Elasticsearch API key, instead of user and password (never logged)."
+    )
+    es_ca_certs: Path | None = Field(
+        None,
+        description="CA certificates (PEM) that signed the Elasticsearch server's certificate, "
+        "for an https WIREHOSE_ES_URL. Default: the system's trusted CAs.",
+    )
+    es_verify_certs: bool = Field(
+        True,
+        description="Verify the Elasticsearch server's certificate and host name (https). Turn "
+        "off only against a throwaway cluster: anyone in the path could read the credentials.",
     )
 
     # --- the native services wirehose provisions when no endpoint is given -------------------
@@ -239,6 +291,20 @@ class Settings(BaseSettings):
         networks, hosts = parse_fetch_allow(value)
         return ",".join([*map(str, networks), *hosts])
 
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_name(cls, value: object) -> object:
+        # sasl_ssl and scram-sha-256 mean the same as their upper-case spelling.
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _secured_access(self) -> Settings:
+        """Refuse security settings that contradict each other or would be silently ignored."""
+        problems = [*_kafka_security_problems(self), *_es_security_problems(self)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     # --- derived values -----------------------------------------------------------------------
     @property
     def kafka_managed(self) -> bool:
@@ -263,10 +329,111 @@ class Settings(BaseSettings):
         return self.home / "state"
 
 
+def _file_problem(variable: str, path: Path | None) -> str | None:
+    if path is None or path.is_file():
+        return None
+    return f"{variable}={path}: no such file"
+
+
+def _kafka_security_problems(s: Settings) -> list[str]:
+    protocol = s.kafka_security_protocol
+    sasl = protocol in {"SASL_SSL", "SASL_PLAINTEXT"}
+    tls = protocol in {"SSL", "SASL_SSL"}
+    problems: list[str] = []
+    if protocol != "PLAINTEXT" and s.kafka_bootstrap is None:
+        problems.append(
+            f"WIREHOSE_KAFKA_SECURITY_PROTOCOL={protocol} needs WIREHOSE_KAFKA_BOOTSTRAP: the "
+            "broker wirehose runs itself listens in PLAINTEXT on 127.0.0.1 only"
+        )
+    given_sasl = [
+        name
+        for name, value in (
+            ("WIREHOSE_KAFKA_SASL_MECHANISM", s.kafka_sasl_mechanism),
+            ("WIREHOSE_KAFKA_SASL_USERNAME", s.kafka_sasl_username),
+            ("WIREHOSE_KAFKA_SASL_PASSWORD", s.kafka_sasl_password),
+        )
+        if value is not None
+    ]
+    if sasl:
+        if s.kafka_sasl_mechanism is None:
+            problems.append(
+                f"WIREHOSE_KAFKA_SECURITY_PROTOCOL={protocol} needs WIREHOSE_KAFKA_SASL_MECHANISM "
+                "(PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"
+            )
+        if not s.kafka_sasl_username:
+            problems.append(
+                f"WIREHOSE_KAFKA_SECURITY_PROTOCOL={protocol} needs WIREHOSE_KAFKA_SASL_USERNAME"
+            )
+        if s.kafka_sasl_password is None or not s.kafka_sasl_password.get_secret_value():
+            problems.append(
+                f"WIREHOSE_KAFKA_SECURITY_PROTOCOL={protocol} needs WIREHOSE_KAFKA_SASL_PASSWORD"
+            )
+    elif given_sasl:
+        problems.append(
+            f"{', '.join(given_sasl)} set, but WIREHOSE_KAFKA_SECURITY_PROTOCOL={protocol} logs "
+            "in without SASL: set it to SASL_SSL (or SASL_PLAINTEXT), or unset them"
+        )
+    given_tls = [
+        name
+        for name, value in (
+            ("WIREHOSE_KAFKA_SSL_CAFILE", s.kafka_ssl_cafile),
+            ("WIREHOSE_KAFKA_SSL_CERTFILE", s.kafka_ssl_certfile),
+            ("WIREHOSE_KAFKA_SSL_KEYFILE", s.kafka_ssl_keyfile),
+            ("WIREHOSE_KAFKA_SSL_KEY_PASSWORD", s.kafka_ssl_key_password),
+        )
+        if value is not None
+    ]
+    if given_tls and not tls:
+        problems.append(
+            f"{', '.join(given_tls)} set, but WIREHOSE_KAFKA_SECURITY_PROTOCOL={protocol} uses no "
+            "TLS: set it to SSL or SASL_SSL, or unset them"
+        )
+    if s.kafka_ssl_certfile is None:
+        if s.kafka_ssl_keyfile is not None:
+            problems.append(
+                "WIREHOSE_KAFKA_SSL_KEYFILE needs WIREHOSE_KAFKA_SSL_CERTFILE (its certificate)"
+            )
+        if s.kafka_ssl_key_password is not None:
+            problems.append("WIREHOSE_KAFKA_SSL_KEY_PASSWORD needs WIREHOSE_KAFKA_SSL_CERTFILE")
+    for variable, path in (
+        ("WIREHOSE_KAFKA_SSL_CAFILE", s.kafka_ssl_cafile),
+        ("WIREHOSE_KAFKA_SSL_CERTFILE", s.kafka_ssl_certfile),
+        ("WIREHOSE_KAFKA_SSL_KEYFILE", s.kafka_ssl_keyfile),
+    ):
+        problem = _file_problem(variable, path)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _es_security_problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if (s.es_username is None) != (s.es_password is None):
+        problems.append(
+            "WIREHOSE_ES_USERNAME and WIREHOSE_ES_PASSWORD go together: set both (basic auth), "
+            "or neither"
+        )
+    if s.es_ca_certs is not None:
+        if not s.elasticsearch_url.lower().startswith("https://"):
+            problems.append(
+                f"WIREHOSE_ES_CA_CERTS is for TLS, but the Elasticsearch URL is "
+                f"{s.elasticsearch_url}: point WIREHOSE_ES_URL at https://..."
+            )
+        problem = _file_problem("WIREHOSE_ES_CA_CERTS", s.es_ca_certs)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     try:
         return Settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(f"invalid WIREHOSE_ setting: {exc}") from exc
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"WIREHOSE_{field.upper()}: {message}" if field else message)
+        raise ConfigError(f"invalid WIREHOSE_ setting: {'; '.join(problems)}") from exc

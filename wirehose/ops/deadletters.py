@@ -29,7 +29,7 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from wirehose.core.clients import ensure_topics, kafka_consumer, kafka_producer
+from wirehose.core.clients import KafkaAccess, ensure_topics, kafka_consumer, kafka_producer
 from wirehose.core.deadletter import DeadLetter
 from wirehose.core.offsets import TopicOffsets
 
@@ -67,7 +67,7 @@ class Scan:
 
 
 def scan_topic(
-    bootstrap: str,
+    access: KafkaAccess,
     topic: str,
     *,
     newest: int | None = None,
@@ -75,7 +75,7 @@ def scan_topic(
 ) -> Scan:
     """Read ``topic`` up to its current end: all of it, or about the ``newest`` N records."""
     consumer = kafka_consumer(
-        bootstrap,
+        access,
         group_id=None,
         enable_auto_commit=False,
         client_id="wirehose-deadletters",
@@ -126,11 +126,11 @@ def _entry(partition: int, offset: int, value: bytes | None) -> Entry:
         return Entry(partition, offset, None, f"{type(exc).__name__}: {exc}")
 
 
-def read_ledger(bootstrap: str, dead_letter_topic: str) -> set[tuple[int, int]]:
+def read_ledger(access: KafkaAccess, dead_letter_topic: str) -> set[tuple[int, int]]:
     """``(partition, offset)`` of every dead letter already re-sent."""
     done: set[tuple[int, int]] = set()
     topic = ledger_topic(dead_letter_topic)
-    consumer = kafka_consumer(bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = kafka_consumer(access, group_id=None, enable_auto_commit=False)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
@@ -195,15 +195,15 @@ class ResendReport:
     failed: list[tuple[Entry, str]] = field(default_factory=list)
 
 
-def resend(bootstrap: str, dead_letter_topic: str, entries: Sequence[Entry]) -> ResendReport:
+def resend(access: KafkaAccess, dead_letter_topic: str, entries: Sequence[Entry]) -> ResendReport:
     """Publish each entry's original bytes to its original topic, then record it in the ledger."""
     report = ResendReport(selected=len(entries))
     if not entries:
         return report
     ledger = ledger_topic(dead_letter_topic)
-    ensure_topics(bootstrap, [ledger], partitions=1)
+    ensure_topics(access, [ledger], partitions=1)
     producer = kafka_producer(
-        bootstrap,
+        access,
         client_id="wirehose-deadletters",
         acks="all",
         enable_idempotence=True,

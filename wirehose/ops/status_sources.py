@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from wirehose.core.clients import es_client
+from wirehose.core.clients import es_client, es_failure, kafka_access
 from wirehose.core.errors import WirehoseError
 from wirehose.core.offsets import KafkaOffsets
 from wirehose.core.settings import Settings
@@ -28,10 +28,11 @@ log = logging.getLogger(__name__)
 HTTP_TIMEOUT = 3.0
 
 
-def service_states(settings: Settings) -> list[ServiceStatus]:
-    """Native services by their own health check; external ones by whether they answer."""
-
+def service_states(settings: Settings) -> tuple[list[ServiceStatus], str | None]:
+    """Native services by their own health check; external ones by whether they answer. And
+    why an external Elasticsearch does not (a refused login, a rejected certificate)."""
     states = []
+    es_problem = None
     if settings.kafka_managed:
         kafka = KafkaService(settings).status()
         states.append(ServiceStatus("kafka", kafka.address, kafka.healthy, True, _detail(kafka)))
@@ -42,12 +43,11 @@ def service_states(settings: Settings) -> list[ServiceStatus]:
         es = ElasticsearchService(settings).status()
         states.append(ServiceStatus("es", es.address, es.healthy, True, _detail(es)))
     else:
+        es_problem = _es_problem(settings)
         states.append(
-            ServiceStatus(
-                "es", settings.elasticsearch_url, _es_answers(settings), False, "external"
-            )
+            ServiceStatus("es", settings.elasticsearch_url, es_problem is None, False, "external")
         )
-    return states
+    return states, es_problem
 
 
 def _detail(state: Any) -> str:
@@ -61,16 +61,20 @@ def _reachable(server: str) -> bool:
     return port.isdigit() and port_open(host or "127.0.0.1", int(port), timeout=1.0)
 
 
-def _es_answers(settings: Settings) -> bool:
-
+def _es_problem(settings: Settings) -> str | None:
+    """Why the cluster is not usable from here (a refused login, an untrusted certificate,
+    nothing answering), or ``None`` when it answers."""
     client = es_client(settings, request_timeout=HTTP_TIMEOUT)
     try:
         # Cluster health, not ping() or info(): the slim native node has no handler for "/".
         client.options(max_retries=0).cluster.health()
-        return True
-    except Exception:  # unreachable, refused, unauthorized: all mean "not usable from here"
+        return None
+    except Exception as exc:  # unreachable, refused, unauthorized: all mean "not usable from here"
         log.debug("elasticsearch probe failed", exc_info=True)
-        return False
+        failure = es_failure(exc, settings)
+        if failure is None:
+            return f"Elasticsearch at {settings.elasticsearch_url} does not answer: {ES_HINT}"
+        return str(failure)
     finally:
         client.close()
 
@@ -158,20 +162,23 @@ def live_sources(settings: Settings, *, url_override: str | None = None) -> Iter
     """Sources connected to the configured services; clients are closed on exit."""
 
     problems: list[str] = []
-    services = service_states(settings)
+    services, es_problem = service_states(settings)
     url = url_override or worker_url(settings)
     kafka_up = next(s.up for s in services if s.name == "kafka")
     es_up = next(s.up for s in services if s.name == "es")
     offsets = None
+    access = kafka_access(settings)
     if kafka_up:
         try:
-            offsets = KafkaOffsets(settings.kafka_servers)
+            offsets = KafkaOffsets(access)
         except WirehoseError as exc:
             problems.append(str(exc))
     else:
         problems.append(f"Kafka unreachable at {settings.kafka_servers}: {KAFKA_HINT}")
     if not es_up:
-        problems.append(f"Elasticsearch unreachable at {settings.elasticsearch_url}: {ES_HINT}")
+        problems.append(
+            es_problem or f"Elasticsearch unreachable at {settings.elasticsearch_url}: {ES_HINT}"
+        )
     client = es_client(settings, request_timeout=10) if es_up else None
     try:
         yield Sources(
@@ -180,7 +187,7 @@ def live_sources(settings: Settings, *, url_override: str | None = None) -> Iter
             scan_dead_letters=(
                 (
                     lambda: scan_topic(
-                        settings.kafka_servers,
+                        access,
                         settings.topic_dead_letter,
                         newest=settings.status_dead_letter_scan,
                         deadline=20.0,

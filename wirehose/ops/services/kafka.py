@@ -4,18 +4,25 @@ Kafka 3.9 is pinned: both kafka-python and aiokafka (inside faust-streaming) spe
 versions fully. The broker's jars come from ``org.apache.kafka:kafka_2.13`` and its runtime
 dependencies, copied once by Maven into the cache; the broker then runs straight from them
 (``kafka.Kafka``), exactly as the Apache tarball's scripts would.
+
+The broker listens in PLAINTEXT on 127.0.0.1. A ``SecuredListener`` adds a second client
+listener that speaks TLS, SASL or both, for tests of wirehose against a secured broker; the
+PLAINTEXT listener stays, for the broker's own health check and its controller.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import re
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-from wirehose.core.clients import kafka_admin
+from wirehose.core.clients import KafkaAccess, kafka_admin
 from wirehose.core.errors import ServiceError
+from wirehose.core.settings import Settings
 from wirehose.ops.services.runtime import NativeService, find_java_home, maven_fetch, port_open
 
 log = logging.getLogger(__name__)
@@ -53,8 +60,102 @@ log4j.logger.org.apache.kafka.controller=WARN
 """
 
 
+_SCRAM = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+_TLS = ("SSL", "SASL_SSL")
+_SASL = ("SASL_SSL", "SASL_PLAINTEXT")
+# What the storage tool's --add-scram and a JAAS line can carry without quoting.
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.@-]+$")
+
+
+@dataclass(frozen=True)
+class SecuredListener:
+    """A client listener beside PLAINTEXT that speaks TLS (``SSL``), SASL over TLS
+    (``SASL_SSL``) or SASL alone (``SASL_PLAINTEXT``), on 127.0.0.1.
+
+    ``keystore`` is a PKCS12 file with the broker's key and certificate chain (its password
+    also opens the key); with ``truststore`` (PKCS12 of CAs) the listener requires client
+    certificates signed by them. ``users`` are ``(name, password)`` logins, created for each
+    SASL mechanism the listener enables: SCRAM credentials when the storage is formatted (KRaft
+    keeps them in its metadata, so a data folder formatted before has none), PLAIN logins in
+    the listener's JAAS configuration.
+    """
+
+    port: int
+    protocol: str = "SASL_SSL"
+    keystore: Path | None = None
+    keystore_password: str = ""
+    truststore: Path | None = None
+    truststore_password: str = ""
+    mechanisms: tuple[str, ...] = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
+    users: tuple[tuple[str, str], ...] = ()
+    name: str = "SECURED"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in _TLS + _SASL:
+            raise ValueError(
+                f"protocol must be SSL, SASL_SSL or SASL_PLAINTEXT, not {self.protocol}"
+            )
+        if self.protocol in _TLS and self.keystore is None:
+            raise ValueError(f"a {self.protocol} listener needs a keystore")
+        unknown = set(self.mechanisms) - {*_SCRAM, "PLAIN"}
+        if unknown:
+            raise ValueError(f"unsupported SASL mechanisms: {sorted(unknown)}")
+        for user, password in self.users:
+            if not (_PLAIN_WORD.match(user) and _PLAIN_WORD.match(password)):
+                raise ValueError("user names and passwords: letters, digits and _.@- only")
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def properties(self) -> dict[str, str]:
+        """This listener's own broker settings (``listener.name.<name>.*``); ``KafkaService``
+        adds the listener itself to ``listeners`` and the protocol map."""
+        prefix = f"listener.name.{self.name.lower()}."
+        props: dict[str, str] = {}
+        if self.protocol in _TLS:
+            assert self.keystore is not None  # checked in __post_init__
+            props[prefix + "ssl.keystore.type"] = "PKCS12"
+            props[prefix + "ssl.keystore.location"] = str(self.keystore)
+            props[prefix + "ssl.keystore.password"] = self.keystore_password
+            props[prefix + "ssl.key.password"] = self.keystore_password
+            if self.truststore is not None:
+                props[prefix + "ssl.truststore.type"] = "PKCS12"
+                props[prefix + "ssl.truststore.location"] = str(self.truststore)
+                props[prefix + "ssl.truststore.password"] = self.truststore_password
+                props[prefix + "ssl.client.auth"] = "required"
+        if self.protocol in _SASL:
+            props[prefix + "sasl.enabled.mechanisms"] = ",".join(self.mechanisms)
+            for mechanism in self.mechanisms:
+                if mechanism in _SCRAM:
+                    module = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                else:
+                    logins = "".join(f' user_{u}="{pw}"' for u, pw in self.users)
+                    module = (
+                        f"org.apache.kafka.common.security.plain.PlainLoginModule required{logins};"
+                    )
+                props[f"{prefix}{mechanism.lower()}.sasl.jaas.config"] = module
+        return props
+
+    def scram_arguments(self) -> list[str]:
+        """``kafka-storage format`` arguments that create the SCRAM credentials."""
+        if self.protocol not in _SASL:
+            return []
+        return [
+            argument
+            for mechanism in self.mechanisms
+            if mechanism in _SCRAM
+            for user, password in self.users
+            for argument in ("--add-scram", f"{mechanism}=[name={user},password={password}]")
+        ]
+
+
 class KafkaService(NativeService):
     name = "kafka"
+
+    def __init__(self, settings: Settings, *, listener: SecuredListener | None = None) -> None:
+        super().__init__(settings)
+        self.listener = listener
 
     @property
     def port(self) -> int:
@@ -124,6 +225,12 @@ class KafkaService(NativeService):
             "replica.fetch.max.bytes": str(32 * 1024 * 1024),
             "log.retention.hours": "168",
         }
+        if self.listener is not None:
+            extra = self.listener
+            props["listeners"] += f",{extra.name}://{extra.address}"
+            props["advertised.listeners"] += f",{extra.name}://{extra.address}"
+            props["listener.security.protocol.map"] += f",{extra.name}:{extra.protocol}"
+            props.update(extra.properties())
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text("".join(f"{key}={value}\n" for key, value in props.items()))
         (self.state_dir / "log4j.properties").write_text(_LOG4J.format(log=self.server_log))
@@ -151,6 +258,7 @@ class KafkaService(NativeService):
             f"--cluster-id={cluster_id}",
             "-c",
             str(config),
+            *(self.listener.scram_arguments() if self.listener is not None else []),
         ]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -176,19 +284,24 @@ class KafkaService(NativeService):
         return argv, {}, self.state_dir
 
     def healthy(self) -> bool:
-        """A metadata request answered by a broker that is also its own controller."""
+        """A metadata request answered by a broker that is also its own controller (and the
+        secured listener, when there is one, accepting connections)."""
         if not port_open("127.0.0.1", self.settings.kafka_port):
+            return False
+        if self.listener is not None and not port_open("127.0.0.1", self.listener.port):
             return False
         from kafka.errors import KafkaError
 
         try:
+            # The PLAINTEXT listener this service configured itself: no TLS, no login, whatever
+            # WIREHOSE_KAFKA_SECURITY_PROTOCOL says about the brokers clients use.
             admin = kafka_admin(
-                self.address,
+                KafkaAccess(self.address),
                 request_timeout_ms=3000,
                 bootstrap_timeout_ms=3000,
                 client_id="wirehose-health",
             )
-        except (KafkaError, OSError, ValueError):
+        except (KafkaError, ServiceError, OSError, ValueError):
             return False
         try:
             cluster = admin.describe_cluster()
