@@ -7,23 +7,28 @@ it is unit-tested without a model and gives the same answer on every replay.
 
 Rules, in order (each one fixes a mistake seen on real news text):
 
+0. Debris dropped, split names joined (when the article's text is given): a name alone on the
+   body's last line is a sign-off or a credit ("Reuter" under an old wire story), not an entity
+   of the story; a person the model split at a name particle ("Abdel Fattah" + "el-Sisi") is one.
 1. Surface cleaning: typography folded (quotes, dashes, zero-width marks: ``wirehose.core.text``),
-   possessives dropped, a leading "the" dropped.
+   possessives dropped, a leading article ("the", and a lower-case "a" or "an") dropped.
 2. PERSON titles stripped: "Russian Foreign Minister Sergei Lavrov" -> "Sergei Lavrov".
 3. Headline over-reach trimmed: title case makes NER read "Putin Phoned" as a name; a title
    PERSON that starts with a person known from the same article is cut back to that person.
 4. Mislabel fix-up: a bare surname of a person named in full in the same article is that
    person ("Lavrov" tagged ORG next to "Sergei Lavrov" -> PERSON); a country name is a GPE.
 5. Surname-only mentions take the full name seen in the same article; when the article has
-   none, the cross-article :class:`AliasMap` may supply it (see its trade-offs).
-6. Within one article a canonical value gets one label: the majority of its mentions.
+   none, the cross-article :class:`AliasMap` may supply it (see its trade-offs); failing both, a
+   lone surname drops its particle ("al-Sisi" and "Sisi" are one).
+6. An acronym the article defines ("the European Community (EC)") is the name it stands for.
+7. Within one article a canonical value gets one label: the majority of its mentions.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -38,6 +43,9 @@ _POSSESSIVE = re.compile(r"(?<=\w)(?:'s|(?<=s)')$", re.IGNORECASE)
 _EDGE_PUNCT = " \t\n\"'`,;:!?()[]{}<>*-"
 _RELABEL_FROM = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "NORP"})
 _COUNTRY_FROM = frozenset({"PERSON", "ORG", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT"})
+_ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "EVENT", "LAW", "NORP", "PRODUCT"})
+# "(EC)", "(N.A.T.O.)" right after a name: the acronym it will go by.
+_DEFINED = re.compile(r"\s*\(\s*((?:[A-Z]\.?){2,8})\s*\)")
 
 
 @dataclass(frozen=True)
@@ -58,13 +66,17 @@ def fold_name(text: str) -> str:
 
 
 def clean_surface(text: str, *, keep_possessive: bool = False) -> str:
-    """The name without typography, possessive, edge punctuation or a leading "the"."""
+    """The name without typography, possessive, edge punctuation or a leading article."""
     text = collapse_spaces(fold_typography(text))
     if not keep_possessive:
         text = _POSSESSIVE.sub("", text)
     text = text.strip(_EDGE_PUNCT)
     if text.lower().startswith("the ") and fold_name(text) not in rules.KEEP_THE:
-        text = text[4:].lstrip()
+        text = text[4:].lstrip(_EDGE_PUNCT)
+    # "a United States Supreme Court", "an ISIS fighter": the model took the article along.
+    # Only lower case: a capital "A" may begin a name.
+    elif (article := text.split(" ", 1)[0]) in {"a", "an"}:
+        text = text[len(article) :].lstrip(_EDGE_PUNCT)
     return text
 
 
@@ -190,8 +202,81 @@ def _trim_headline(work: _Work, people: dict[str, str], body_names: set[str]) ->
             return
 
 
-def canonicalize(mentions: Sequence[Mention], aliases: AliasMap | None = None) -> list[Entity]:
-    """One article's mentions as entities with canonical forms (see the module docstring)."""
+def is_sign_off(mention: Mention, texts: Mapping[str, str]) -> bool:
+    """Whether the mention is alone on the last line of the body: a sign-off or a credit.
+
+    Old wire stories end in the agency's sign-off ("Reuter", "REUTER"), which the model reads
+    as a person; bylines and photo credits left at the end are not what the story names either.
+    """
+    body = texts.get("body", "")
+    if mention.field != "body" or not body:
+        return False
+    line_start = body.rfind("\n", 0, mention.start) + 1
+    before = body[line_start : mention.start]
+    after = body[mention.end :]
+    return not before.strip(_EDGE_PUNCT + ".") and not after.strip(_EDGE_PUNCT + ".\x03")
+
+
+def join_split_names(mentions: Sequence[Mention], texts: Mapping[str, str]) -> list[Mention]:
+    """Join a person the model split at a name particle: "Abdel Fattah" + "el-Sisi" (NORP)."""
+    joined: list[Mention] = []
+    for mention in mentions:
+        previous = joined[-1] if joined else None
+        if (
+            previous is not None
+            and previous.label == "PERSON"
+            and previous.field == mention.field
+            and mention.text.casefold().startswith(rules.SURNAME_PREFIXES)
+            and not texts.get(mention.field, " ")[previous.end : mention.start].strip()
+            and 0 < mention.start - previous.end <= 2
+        ):
+            text = texts.get(mention.field, "")[previous.start : mention.end] or (
+                f"{previous.text} {mention.text}"
+            )
+            joined[-1] = replace(previous, end=mention.end, text=text)
+        else:
+            joined.append(mention)
+    return joined
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in name.split() if w.casefold() not in rules.TITLE_GLUE).upper()
+
+
+def defined_acronyms(mentions: Sequence[Mention], texts: Mapping[str, str]) -> dict[str, str]:
+    """Acronyms the article defines, folded -> the name: "the European Community (EC)".
+
+    Only an acronym made of the initials of the name's words counts ("of", "the", "and" and
+    "for" may be skipped): a parenthesis after a name says many other things ("(D-Ill.)").
+    """
+    found: dict[str, str] = {}
+    for mention in mentions:
+        if mention.label not in _ACRONYM_LABELS:
+            continue
+        match = _DEFINED.match(texts.get(mention.field, ""), mention.end)
+        if match is None:
+            continue
+        name = clean_surface(mention.text)
+        acronym = match.group(1).replace(".", "")
+        if len(name.split()) >= 2 and _initials(name) == acronym.upper():
+            found.setdefault(fold_name(acronym), name)
+    return found
+
+
+def canonicalize(
+    mentions: Sequence[Mention],
+    aliases: AliasMap | None = None,
+    texts: Mapping[str, str] | None = None,
+) -> list[Entity]:
+    """One article's mentions as entities with canonical forms (see the module docstring).
+
+    ``texts`` are the article's fields by name ("title", "body"); without them the rules that
+    read the text around a mention (sign-offs, split names, defined acronyms) are skipped.
+    """
+    acronyms: dict[str, str] = {}
+    if texts is not None:
+        mentions = join_split_names([m for m in mentions if not is_sign_off(m, texts)], texts)
+        acronyms = defined_acronyms(mentions, texts)
     # An ORG may end in 's by name (McDonald's): drop it only when the bare form occurs too.
     seen = {fold_name(clean_surface(m.text, keep_possessive=True)) for m in mentions}
     works: list[_Work] = []
@@ -201,7 +286,10 @@ def canonicalize(mentions: Sequence[Mention], aliases: AliasMap | None = None) -
             name = clean_surface(m.text, keep_possessive=True)
         if not name:
             continue
-        works.append(_Work(m, m.label, strip_titles(name) if m.label == "PERSON" else name))
+        label = m.label
+        if (full := acronyms.get(fold_name(name))) is not None:
+            name, label = full, _label_of(full, mentions, label)
+        works.append(_Work(m, label, strip_titles(name) if label == "PERSON" else name))
     people = _people(works)
     body_names = {fold_name(w.name) for w in works if w.mention.field == "body"}
     for work in works:
@@ -218,12 +306,20 @@ def canonicalize(mentions: Sequence[Mention], aliases: AliasMap | None = None) -
     return _vote_labels(entities)
 
 
+def _label_of(name: str, mentions: Sequence[Mention], default: str) -> str:
+    """The label the model gave the spelled-out name (an acronym alone is often mislabelled)."""
+    key = fold_name(name)
+    labels = Counter(m.label for m in mentions if fold_name(clean_surface(m.text)) == key)
+    return labels.most_common(1)[0][0] if labels else default
+
+
 def _entity(work: _Work, people: dict[str, str], aliases: AliasMap | None) -> Entity:
     canonical, label = work.name, work.label
     if label == "PERSON":
         if len(canonical.split()) == 1:
             key = surname_key(canonical)
-            canonical = people.get(key) or (aliases.resolve(key) if aliases else None) or canonical
+            known = people.get(key) or (aliases.resolve(key) if aliases else None)
+            canonical = known or _without_particle(canonical)
     elif (alias := rules.ALIASES.get(fold_name(canonical))) is not None:
         canonical, label = alias
     elif label == "NORP":
@@ -232,6 +328,16 @@ def _entity(work: _Work, people: dict[str, str], aliases: AliasMap | None) -> En
     return Entity(
         label=label, text=m.text, canonical=canonical, field=m.field, start=m.start, end=m.end
     )
+
+
+def _without_particle(surname: str) -> str:
+    """ "al-Sisi" -> "Sisi": a lone surname is named without its particle as often as with it."""
+    folded = surname.casefold()
+    for prefix in rules.SURNAME_PREFIXES:
+        if folded.startswith(prefix) and len(surname) > len(prefix):
+            rest = surname[len(prefix) :]
+            return rest[:1].upper() + rest[1:]
+    return surname
 
 
 def _vote_labels(entities: list[Entity]) -> list[Entity]:

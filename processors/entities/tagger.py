@@ -86,7 +86,7 @@ class EntityTagger:
                 yield Mention(field, ent.start_char, ent.end_char, ent.text, ent.label_)
 
     def _finish(self, article: Article, mentions: Sequence[Mention]) -> Article:
-        entities = canonicalize(mentions, self.aliases)
+        entities = canonicalize(mentions, self.aliases, dict(_fields(article)))
         if self.learn:
             self.aliases.observe(full_names(entities))
         log.debug("tagged article id=%s entities=%d", article.article_id, len(entities))

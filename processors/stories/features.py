@@ -1,10 +1,14 @@
-"""What story clustering compares: weighted words, salient entities, protagonists and a time.
+"""What story clustering compares: weighted words, named entities, leading names, figures, a time.
 
 A news story is an event: who did what, when. Outlets write up one event in their own words, so
 their copy shares few sentences, but the headline and the first paragraph (the lede) of every
 write-up name the same actors and the same action. Features therefore weigh the title three
-times and the lede twice as much as the rest of the body, and the people named there are the
-story's *protagonists*: two write-ups of one event name the same ones. See docs/stories.md.
+times and the lede twice as much as the rest of the body. See docs/stories.md.
+
+Names are compared by a *key*, not by their canonical form: a person by surname ("Donald J.
+Trump", "Donald Trump" and a "Trump" the model labelled ORG are one key), anything else by its
+folded form ("N.A.A.C.P." and "NAACP"). Outlets differ in how they name people; the story is the
+same.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from processors.entities.canonical import surname_key
-from wirehose.core.article import Article, event_time
+from processors.entities.canonical import fold_name, surname_key
+from wirehose.core.article import Article, Entity, event_time
 from wirehose.core.text import fold_typography
 
 TITLE_WEIGHT = 3.0
@@ -27,17 +31,25 @@ LEDE_WEIGHT = 2.0
 # Labels that say who and where; NORP ("Israeli"), dates and numbers say little about which event.
 STORY_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "EVENT", "FAC"})
 _WORD = re.compile(r"[a-z][a-z'’-]*[a-z]")
+# Figures: amounts, scores, rates, times ("215", "1,500", "3-0", "10-7/8", "6:45").
+_FIGURE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _LEDE_MIN = 80  # a first "paragraph" shorter than this is debris ("Politics"), not a lede
 _LEDE_MAX = 400
 _LEDE_MIN_WORDS = 8
 MIN_PROMINENCE = 3.0  # a title mention, or a lede mention and one more
-PRIOR_DOCS = 50  # imaginary documents in the IDF; see weighted()
+PRIOR_DOCS = 50  # imaginary documents in the IDF; see idf()
 _SENTENCE_END = re.compile(r"[.!?][\"”’']?(?:\s|$)|\n")
 
 
 @dataclass(frozen=True)
 class StoryFeatures:
-    """One article as story clustering sees it; plain data so a Faust table can hold it."""
+    """One article as story clustering sees it; plain data so a Faust table can hold it.
+
+    ``entities`` are keyed by :func:`name_key`. ``actors`` are the names the article is about
+    (its most prominent ones), ``leads`` the people among them, ``names`` every key it names
+    and ``figures`` the numbers it gives (what tells one edition of a scheduled report from
+    the next).
+    """
 
     article_id: str
     story_id: str
@@ -45,12 +57,16 @@ class StoryFeatures:
     dated: bool  # False when ``when`` is fetched_at, i.e. the publication time is unknown
     words: Mapping[str, float]
     entities: Mapping[str, float]
-    protagonists: frozenset[str] = field(default_factory=frozenset)
     actors: frozenset[str] = field(default_factory=frozenset)
-    people: frozenset[str] = field(default_factory=frozenset)
+    leads: frozenset[str] = field(default_factory=frozenset)
+    figures: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.entities)
 
     def terms(self) -> set[str]:
-        """Index terms: every entity and word, for document frequencies and candidate search."""
+        """Every word and entity (entities prefixed ``e:``): what document frequencies count."""
         return set(self.words) | {f"e:{name}" for name in self.entities}
 
     def to_dict(self) -> dict[str, object]:
@@ -61,9 +77,9 @@ class StoryFeatures:
             "dated": self.dated,
             "words": dict(self.words),
             "entities": dict(self.entities),
-            "protagonists": sorted(self.protagonists),
             "actors": sorted(self.actors),
-            "people": sorted(self.people),
+            "leads": sorted(self.leads),
+            "figures": sorted(self.figures),
         }
 
     @classmethod
@@ -73,7 +89,7 @@ class StoryFeatures:
             assert isinstance(value, dict)
             return {str(k): float(v) for k, v in value.items()}
 
-        def names(key: str) -> frozenset[str]:
+        def strings(key: str) -> frozenset[str]:
             value = data.get(key) or []
             assert isinstance(value, list)
             return frozenset(str(v) for v in value)
@@ -85,9 +101,9 @@ class StoryFeatures:
             dated=bool(data["dated"]),
             words=floats("words"),
             entities=floats("entities"),
-            protagonists=names("protagonists"),
-            actors=names("actors"),
-            people=names("people"),
+            actors=strings("actors"),
+            leads=strings("leads"),
+            figures=strings("figures"),
         )
 
 
@@ -104,6 +120,11 @@ def content_words(text: str) -> list[str]:
         if len(token) > 2 and token not in STOP_WORDS:
             found.append(token)
     return found
+
+
+def figures(text: str) -> frozenset[str]:
+    """The numbers a text gives, as written (thousands separators dropped)."""
+    return frozenset(match.replace(",", "") for match in _FIGURE.findall(text))
 
 
 def lede_end(body: str) -> int:
@@ -127,6 +148,30 @@ def lede_end(body: str) -> int:
     return min(len(body), start + _LEDE_MAX)
 
 
+def name_key(entity: Entity) -> str:
+    """How stories compare a name: a person by surname, anything else by its folded form."""
+    if entity.label == "PERSON":
+        return surname_key(entity.canonical)
+    return fold_name(entity.canonical)
+
+
+def _story_entities(article: Article) -> list[tuple[Entity, str]]:
+    """The article's story-relevant entities with their keys, without headline over-reads.
+
+    Title case makes the model read headline words as names ("Beck Wows the CPAC Crowd",
+    "Obama's Top Economic Aide Warns"); a real name in a headline is named in the body too, so a
+    title name the body never names does not count. A "name" with digits in it is the model
+    running a name into a score or a year ("Southport City 1-4", "Glenn Beck CPAC 2010").
+    """
+    found = [
+        (entity, name_key(entity))
+        for entity in article.entities
+        if entity.label in STORY_LABELS and not any(c.isdigit() for c in entity.canonical)
+    ]
+    in_body = {key for entity, key in found if entity.field == "body"}
+    return [(e, key) for e, key in found if key and (e.field == "body" or key in in_body)]
+
+
 def extract(article: Article, story_id: str) -> StoryFeatures:
     """The features of one article (entities come from EntityTagger, which runs first)."""
     cut = lede_end(article.body)
@@ -139,18 +184,17 @@ def extract(article: Article, story_id: str) -> StoryFeatures:
         for word in content_words(text):
             bag[word] += weight
     named: dict[str, float] = defaultdict(float)
-    people: dict[str, float] = defaultdict(float)
-    for entity in article.entities:
-        if entity.label not in STORY_LABELS:
-            continue
+    people: set[str] = set()
+    for entity, key in _story_entities(article):
         weight = 1.0
         if entity.field == "title":
             weight = TITLE_WEIGHT
         elif entity.start < cut:
             weight = LEDE_WEIGHT
-        named[entity.canonical] += weight
+        named[key] += weight
         if entity.label == "PERSON":
-            people[entity.canonical] += weight
+            people.add(key)
+    actors = _leading(named)
     return StoryFeatures(
         article_id=article.article_id,
         story_id=story_id,
@@ -158,9 +202,9 @@ def extract(article: Article, story_id: str) -> StoryFeatures:
         dated=article.published_at is not None,
         words=dict(bag),
         entities=dict(named),
-        protagonists=_leading(people),
-        actors=_leading(named),
-        people=frozenset(people),
+        actors=actors,
+        leads=actors & people,
+        figures=figures(f"{article.title}\n{article.body}"),
     )
 
 
@@ -169,7 +213,8 @@ def _leading(salience: Mapping[str, float]) -> frozenset[str]:
 
     Prominence (title 3, lede 2, elsewhere 1 per mention) rather than position alone, so a
     byline or a share button that a scraper left at the top does not become what the story is
-    about, and a name the headline model over-read ("Putin Phoned") is outweighed.
+    about. People are leading only among all names: a quoted expert named five times in a
+    report about an organisation is not what the report is about.
     """
     if not salience:
         return frozenset()
@@ -177,41 +222,35 @@ def _leading(salience: Mapping[str, float]) -> frozenset[str]:
     return frozenset(name for name, value in salience.items() if value >= floor)
 
 
-def weighted(
-    bag: Mapping[str, float], df: Mapping[str, int], docs: int, prefix: str = ""
-) -> dict[str, float]:
-    """Sub-linear term weight times a smoothed IDF.
-
-    The IDF has ``PRIOR_DOCS`` imaginary documents that contain no term: until the stream has
-    shown which words are common, every content word weighs about the same, instead of the
-    first handful of articles deciding that "Putin" is a stop word.
-    """
-    return {
-        term: (1.0 + math.log(count)) * idf(df.get(prefix + term, 0), docs)
-        for term, count in bag.items()
-        if count > 0
-    }
+def sublinear(bag: Mapping[str, float]) -> dict[str, float]:
+    """``1 + log(weight)`` per term: the tenth mention of a word says less than the second."""
+    return {term: 1.0 + math.log(count) for term, count in bag.items() if count > 0}
 
 
 def idf(frequency: int, docs: int) -> float:
-    """Smoothed inverse document frequency, with ``PRIOR_DOCS`` imaginary documents."""
+    """Smoothed inverse document frequency, with ``PRIOR_DOCS`` imaginary documents.
+
+    The imaginary documents contain no term: until the stream has shown which words are
+    common, every content word weighs about the same, instead of the first handful of articles
+    deciding that "Putin" is a stop word.
+    """
     return math.log((docs + PRIOR_DOCS + 1) / (frequency + 1))
 
 
 def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    dot = sum(value * b.get(term, 0.0) for term, value in a.items())
+    dot = sum(a[term] * b[term] for term in a.keys() & b.keys())
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
     return dot / norm if norm else 0.0
 
 
-def named_in(names: Iterable[str], among: Iterable[str]) -> float:
-    """The share of the people in ``names`` that ``among`` names too (1.0 for nobody).
+def shared_figures(a: frozenset[str], b: frozenset[str]) -> float:
+    """The share of the smaller set of figures that the other gives too (1.0 if either has none).
 
-    Compared by surname, so an article that never gives "Netanyahu" a first name still
-    names the same man as one that says "Benjamin Netanyahu".
+    A copy or a shortened copy keeps its figures; the next edition of a scheduled report gives
+    new ones.
     """
-    wanted = {surname_key(name) for name in names}
-    found = {surname_key(name) for name in among}
-    return len(wanted & found) / len(wanted) if wanted else 1.0
+    if not a or not b:
+        return 1.0
+    return len(a & b) / min(len(a), len(b))

@@ -5,10 +5,12 @@ whatever their keys), so the clusterer must see every article: the stage reads a
 topic. That makes it the one serial stage of the pipeline; it is cheap (a candidate lookup in an
 inverted index per article), but it bounds scale-out, and is named as such in the README.
 
-Durability: each article's ``StoryFeatures`` is written to a table keyed by ``article_id``; a
-restarted or rebalanced worker rebuilds the in-memory index from the table on its first event.
-Document frequencies are rebuilt from the members in the window, so words seen only in evicted
-articles are forgotten after a restart — a small drift in weighting, never a wrong merge gate.
+Durability: each article's ``StoryFeatures`` (with its ``story_id``) is written to a table keyed
+by ``article_id``; a restarted or rebalanced worker rebuilds everything else from the table on its
+first event: the stories (their centroids are sums over members, so they come back the same) and
+the inverted index. Document frequencies are rebuilt from the members in the window, so words
+seen only in evicted articles are forgotten after a restart — a small drift in weighting, never a
+wrong merge gate.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ class TableStoryState(MemoryStoryState):
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         super().__init__()
         self.table = table
-        for value in list(table.values()):
-            if value is not None:
-                super().add(StoryFeatures.from_dict(value))
-        log.info("story state loaded members=%d", len(self.members))
+        stored = [StoryFeatures.from_dict(v) for v in list(table.values()) if v is not None]
+        # In filing order, as they came: the index reads the most recent stories first.
+        for features in sorted(stored, key=lambda f: (f.when, f.article_id)):
+            super().add(features)
+        log.info("story state loaded members=%d stories=%d", len(self.members), len(self.stories))
 
     def add(self, features: StoryFeatures) -> None:
         if features.article_id in self.members:

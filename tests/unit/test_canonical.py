@@ -62,6 +62,11 @@ def test_strip_titles(raw: str, expected: str) -> None:
         ("The United States", "United States"),
         ("The Hague", "The Hague"),
         ("“Operation Swords of Iron”", "Operation Swords of Iron"),
+        ("a United States Supreme Court", "United States Supreme Court"),
+        ("a ‘Frank Pentangeli", "Frank Pentangeli"),
+        ("an Associated Press", "Associated Press"),
+        ("the “Squad”", "Squad"),
+        ("A Coruña", "A Coruña"),
         ("U.S.", "U.S."),
         ("  Vladimir\u00a0 Putin ", "Vladimir Putin"),
     ],
@@ -183,6 +188,70 @@ def test_group_plurals_facet_with_the_adjective() -> None:
         "Palestinian",
         "Israeli",
         "Swiss",
+    ]
+
+
+def test_a_sign_off_on_the_last_line_is_not_an_entity() -> None:
+    body = "LONDON - The Bank of England gave help, Reuter said.\nMore help came later.\n Reuter\n"
+    first = body.index("Reuter")
+    last = body.rindex("Reuter")
+    found = [
+        Mention("body", first, first + 6, "Reuter", "PERSON"),
+        Mention("body", last, last + 6, "Reuter", "PERSON"),
+    ]
+    kept = canonicalize(found, texts={"body": body})
+    assert [(e.start, e.canonical) for e in kept] == [(first, "Reuter")]
+    assert canonicalize(found) != kept, "without the text there is no last line to know"
+
+
+def test_a_name_split_at_its_particle_is_one_person() -> None:
+    text = "President Abdel Fattah el-Sisi spoke. Later al-Sisi said Sisi and El-Sisi agreed."
+    spans = [
+        ("Abdel Fattah", "PERSON"),
+        ("el-Sisi", "NORP"),
+        ("al-Sisi", "PERSON"),
+        ("Sisi", "ORG"),
+        ("El-Sisi", "NORP"),
+    ]
+    entities = canonicalize(mentions(text, *spans), texts={"body": text})
+    assert [(e.text, e.label, e.canonical) for e in entities] == [
+        ("Abdel Fattah el-Sisi", "PERSON", "Abdel Fattah el-Sisi"),
+        ("al-Sisi", "PERSON", "Abdel Fattah el-Sisi"),
+        ("Sisi", "PERSON", "Abdel Fattah el-Sisi"),
+        ("El-Sisi", "PERSON", "Abdel Fattah el-Sisi"),
+    ]
+    assert text[entities[0].start : entities[0].end] == "Abdel Fattah el-Sisi"
+
+
+def test_lone_surnames_with_and_without_particle_are_one() -> None:
+    text = "Egypt's al-Sisi spoke and Sisi left."
+    spans = [("al-Sisi", "PERSON"), ("Sisi", "PERSON")]
+    assert {e.canonical for e in canonicalize(mentions(text, *spans))} == {"Sisi"}
+
+
+def test_an_acronym_the_article_defines_is_the_name() -> None:
+    text = (
+        "Ministers of the European Community (EC) met. The EC said prices would fall, and the "
+        "Islamic State (ISIS) was not discussed; ISIS and the European Community were."
+    )
+    spans = [
+        ("the European Community", "ORG"),
+        ("EC", "ORG"),
+        ("EC", "GPE"),
+        ("the Islamic State", "ORG"),
+        ("ISIS", "ORG"),
+        ("ISIS", "ORG"),
+        ("the European Community", "ORG"),
+    ]
+    entities = canonicalize(mentions(text, *spans), texts={"body": text})
+    assert [(e.text, e.label, e.canonical) for e in entities] == [
+        ("the European Community", "ORG", "European Community"),
+        ("EC", "ORG", "European Community"),
+        ("EC", "ORG", "European Community"),
+        ("the Islamic State", "ORG", "Islamic State"),
+        ("ISIS", "ORG", "ISIS"),  # not its initials: a parenthesis says many things
+        ("ISIS", "ORG", "ISIS"),
+        ("the European Community", "ORG", "European Community"),
     ]
 
 
