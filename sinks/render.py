@@ -1,4 +1,5 @@
-"""Search results for a human at a terminal: a summary line, one row per story, the facets.
+"""Search results for a human at a terminal: a summary line, one row per story, the facets,
+and the timeline when one was asked for.
 
 Highlights come back from Elasticsearch as ``<em>...</em>`` around matched words in otherwise
 raw article text; the text is escaped for rich markup first, then the tags become bold, so a
@@ -15,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sinks.results import FacetBucket, Hit, SearchResult
+from sinks.timeline import Timeline
 
 FACET_TITLES = {
     "people": "People",
@@ -22,6 +24,7 @@ FACET_TITLES = {
     "places": "Places",
     "publishers": "Publishers",
     "agencies": "Agencies",
+    "languages": "Languages",
     "stories": "Stories",
 }
 
@@ -72,6 +75,48 @@ def hits_table(result: SearchResult) -> Table:
     return table
 
 
+BAR_WIDTH = 24
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(value: int, peak: int, width: int = BAR_WIDTH) -> str:
+    """``value`` out of ``peak`` as block characters, in eighths of a character; any count above
+    0 shows at least a sliver, so a quiet interval is told apart from an empty one."""
+    if value <= 0 or peak <= 0:
+        return ""
+    eighths = max(1, round(value / peak * width * 8))
+    return "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+
+
+def timeline_table(timeline: Timeline) -> RenderableType:
+    """One row per interval: articles (copies included), distinct stories and outlets, a bar."""
+    if not timeline.buckets:
+        return Text("Timeline: no matching articles in the range.", style="dim")
+    table = Table(
+        title=f"Timeline, per {timeline.interval} (UTC); articles include wire copies",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+    )
+    table.add_column(timeline.interval)
+    for name in ("articles", "stories", "outlets"):
+        table.add_column(name, justify="right")
+    table.add_column("", style="cyan", no_wrap=True)
+    shape = "%Y-%m-%d" if timeline.interval == "day" else "%Y-%m-%d %H:00"
+    peak = max(bucket.articles for bucket in timeline.buckets)
+    for bucket in timeline.buckets:
+        style = "dim" if bucket.articles == 0 else None
+        table.add_row(
+            bucket.start.strftime(shape),
+            str(bucket.articles),
+            str(bucket.stories),
+            str(bucket.outlets),
+            bar(bucket.articles, peak),
+            style=style,
+        )
+    return table
+
+
 def facet_table(name: str, buckets: list[FacetBucket]) -> Table:
     table = Table(
         title=FACET_TITLES.get(name, name), box=box.MINIMAL, title_justify="left", show_header=False
@@ -86,6 +131,18 @@ def facet_table(name: str, buckets: list[FacetBucket]) -> Table:
     return table
 
 
+def story_hint(result: SearchResult) -> Text | None:
+    """A footer saying how to open a story of the results, with a real id to copy."""
+    story_id = next((hit.story_id for hit in result.hits if hit.story_id), None)
+    if story_id is None:
+        return None
+    return Text.from_markup(
+        "[dim]Open a story (articles in order, wire copies, first report):[/] "
+        f"[bold]wirehose stories {escape(story_id)}[/] [dim](ids under the rows; a unique start "
+        "of one, as the Stories facet shows, works too)[/]"
+    )
+
+
 def renderable(result: SearchResult) -> RenderableType:
     """Everything ``render`` prints, as one rich renderable."""
     stories = ""
@@ -96,9 +153,20 @@ def renderable(result: SearchResult) -> RenderableType:
         f" [dim]({result.took_ms} ms)[/]"
     )
     if not result.hits:
-        return Group(summary, Text("No matches. Try fewer filters or --include-duplicates."))
+        return Group(
+            summary,
+            Text("No matches. Try fewer filters or --include-duplicates."),
+            *([timeline_table(result.timeline)] if result.timeline is not None else []),
+        )
     facets = [facet_table(name, b) for name, b in result.facets.items() if b]
-    return Group(summary, hits_table(result), Columns(facets, padding=(0, 2)))
+    hint = story_hint(result)
+    return Group(
+        summary,
+        hits_table(result),
+        Columns(facets, padding=(0, 2)),
+        *([timeline_table(result.timeline)] if result.timeline is not None else []),
+        *([hint] if hint else []),
+    )
 
 
 def render(result: SearchResult, console: Console | None = None) -> None:

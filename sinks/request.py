@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 SortOrder = Literal["relevance", "date"]
+TimelineInterval = Literal["day", "hour"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class SearchRequest:
     entity_types: tuple[str, ...] = ()
     publishers: tuple[str, ...] = ()
     agencies: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes (``und``: undetermined)
     stories: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
@@ -34,3 +36,5 @@ class SearchRequest:
     offset: int = 0
     facet_size: int = 10
     coverage_outlets: int = 10
+    # articles, stories and outlets per interval (``sinks.timeline``); None asks for none
+    timeline: TimelineInterval | None = None

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sinks.request import SearchRequest
+from sinks.timeline import Timeline
 
 
 @dataclass
@@ -69,9 +70,14 @@ class SearchResult:
     took_ms: int
     hits: list[Hit]
     facets: dict[str, list[FacetBucket]]
+    timeline: Timeline | None = None  # only when the request asked for one
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["timeline"]
+        if self.timeline is not None:
+            data["timeline"] = self.timeline.to_dict()
+        return data
 
 
 def parse_response(response: dict[str, Any], request: SearchRequest) -> SearchResult:

@@ -10,26 +10,43 @@ One search is two requests:
    carried each. It cannot ride on request 1: that one excludes copies, and the collapse's inner
    hits only see what the main query matched.
 
+With ``timeline``, articles, stories and outlets per day or hour (``sinks.timeline``) come first,
+over every matching article, copies included, for the same reason as coverage; an open end of
+the range is found with one more small request.
+
 Entity filters match canonical forms case-insensitively (the ``folded`` sub-fields); several
 values of one entity filter must all be present (drill-down narrows), several publishers,
-agencies or stories are alternatives.
+agencies, languages or stories are alternatives.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
 from sinks.request import SearchRequest
 from sinks.results import SearchResult, add_coverage, parse_response
+from sinks.timeline import (
+    AGGREGATION,
+    Timeline,
+    aggregation,
+    check_length,
+    parse_range,
+    parse_timeline,
+    range_aggregations,
+    resolve_when,
+)
 from wirehose.core.clients import es_client, es_errors
 from wirehose.core.errors import ServiceError
 from wirehose.core.settings import Settings
 
-__all__ = ["SearchRequest", "SearchResult", "build_coverage", "build_search", "search"]
+__all__ = [
+    "SearchRequest", "SearchResult", "build_coverage", "build_search", "build_timeline",
+    "fetch_timeline", "search",
+]  # fmt: skip
 
 
 # facet name -> field aggregated; the order is the order facets are shown in.
@@ -39,8 +56,12 @@ FACET_FIELDS: dict[str, str] = {
     "places": "places",
     "publishers": "publisher",
     "agencies": "agencies",
+    "languages": "language",
     "stories": "story_id",
 }
+# Every article's title and body (one analyzer for all), and the copy in its own language's
+# analyzer that articles in a language of sinks.mapping.LANGUAGE_ANALYZERS also have.
+TEXT_FIELDS = ("title^2", "body", "localized.*.title^2", "localized.*.body")
 HIT_SOURCE = [
     "article_id", "title", "url", "publisher", "agencies", "date", "published_at",
     "story_id", "story_key", "is_canonical", "duplicate_of", "similarity",
@@ -76,20 +97,21 @@ def parse_when(text: str, *, end: bool = False) -> str:
 
 
 def text_query(query: str) -> dict[str, Any]:
-    """``multi_match`` over title (boosted) and body; a query in double quotes is a phrase."""
+    """``multi_match`` over title (boosted) and body, and their copies analyzed for the article's
+    language where there is one; a query in double quotes is a phrase."""
     stripped = query.strip()
     if len(stripped) > 1 and stripped.startswith('"') and stripped.endswith('"'):
         return {
             "multi_match": {
                 "query": stripped[1:-1],
-                "fields": ["title^2", "body"],
+                "fields": list(TEXT_FIELDS),
                 "type": "phrase",
             }
         }
     return {
         "multi_match": {
             "query": stripped,
-            "fields": ["title^2", "body"],
+            "fields": list(TEXT_FIELDS),
             "type": "best_fields",
             "operator": "and",
             "tie_breaker": 0.3,
@@ -120,6 +142,8 @@ def filters(request: SearchRequest, *, canonical_only: bool) -> list[dict[str, A
         clauses.append({"terms": {"publisher.folded": list(request.publishers)}})
     if request.agencies:
         clauses.append({"terms": {"agencies.folded": list(request.agencies)}})
+    if request.languages:
+        clauses.append({"terms": {"language": [code.lower() for code in request.languages]}})
     if request.stories:
         clauses.append({"terms": {"story_id": list(request.stories)}})
     if request.since or request.until:
@@ -207,6 +231,59 @@ def build_coverage(request: SearchRequest, story_keys: list[str]) -> dict[str, A
     }
 
 
+def requested_range(
+    request: SearchRequest, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """``--since``/``--until`` as the instants the range filter means (None where open)."""
+    since = resolve_when(parse_when(request.since), now=now) if request.since else None
+    until = (
+        resolve_when(parse_when(request.until, end=True), now=now, round_up=True)
+        if request.until
+        else None
+    )
+    return since, until
+
+
+def build_timeline_range(request: SearchRequest) -> dict[str, Any]:
+    """The first and last event time of every matching article (for an open end)."""
+    return {
+        "query": _query(request, canonical_only=False),
+        "size": 0,
+        "track_total_hits": False,
+        "aggs": range_aggregations(),
+    }
+
+
+def build_timeline(request: SearchRequest, first: datetime, last: datetime) -> dict[str, Any]:
+    """Articles (copies included), stories and outlets per interval from ``first`` to ``last``."""
+    if request.timeline is None:
+        raise ValueError("the request asks for no timeline")
+    return {
+        "query": _query(request, canonical_only=False),
+        "size": 0,
+        "track_total_hits": False,
+        "aggs": {AGGREGATION: aggregation(request.timeline, first, last)},
+    }
+
+
+def fetch_timeline(
+    es: Elasticsearch, alias: str, request: SearchRequest, *, now: datetime | None = None
+) -> Timeline:
+    """The timeline of ``request``; raises ``TimelineTooLong`` before counting a range too long."""
+    if request.timeline is None:
+        raise ValueError("the request asks for no timeline")
+    first, last = requested_range(request, now or datetime.now(UTC))
+    if first is None or last is None:
+        found = parse_range(dict(es.search(index=alias, **build_timeline_range(request))))
+        first = first if first is not None else found[0]
+        last = last if last is not None else found[1]
+    if first is None or last is None or last < first:
+        return Timeline(interval=request.timeline)  # nothing matched, or an empty range
+    check_length(first, last, request.timeline)
+    response = es.search(index=alias, **build_timeline(request, first, last))
+    return parse_timeline(dict(response), request.timeline)
+
+
 def search(
     settings: Settings, request: SearchRequest, *, client: Elasticsearch | None = None
 ) -> SearchResult:
@@ -216,12 +293,15 @@ def search(
     alias = settings.index_alias
     try:
         with es_errors(settings):  # a refused login or an untrusted certificate, said plainly
+            # First: a timeline too long to draw is refused before anything else is asked.
+            timeline = fetch_timeline(es, alias, request) if request.timeline else None
             response = es.search(index=alias, **build_search(request))
             result = parse_response(dict(response), request)
             keys = [hit.story_key for hit in result.hits if hit.story_key]
             if request.collapse and keys:
                 coverage = es.search(index=alias, **build_coverage(request, keys))
                 add_coverage(result, dict(coverage))
+            result.timeline = timeline
         return result
     except NotFoundError as exc:
         raise ServiceError(

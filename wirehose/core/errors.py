@@ -12,8 +12,10 @@ The hierarchy::
     │   │   ├── AddressRefused   the host is not public and not on WIREHOSE_FETCH_ALLOW
     │   │   └── RobotsDisallowed the site's robots.txt does not let wirehose fetch the page
     │   └── FeedError            a document is not a usable feed (hostile or malformed)
+    ├── StoryNotFound            no story has the id asked for (the message says what the id is)
     ├── ModelError               the spaCy model is missing or could not be installed or loaded
     ├── IncompatibleDependency   an installed library is not the version wirehose's patches fit
+    ├── TimelineTooLong          a search's --timeline would have too many intervals to draw
     └── DropArticle              a record is rejected with a reason (it goes to the dead-letter topic)
         ├── InvalidArticle       not a valid Article: bad JSON, wrong schema, empty or oversized text
         └── ExtractionError      raw text or a web page from which no article could be extracted
@@ -98,6 +100,11 @@ class FeedError(ProducerError):
     """The document is not a usable feed (hostile, or malformed beyond recovery)."""
 
 
+class StoryNotFound(WirehoseError):
+    """No story in the index has the id asked for; the message says what the id is instead
+    (an article, an ambiguous prefix) and where story ids are listed."""
+
+
 class ModelError(WirehoseError):
     """The spaCy model is missing or could not be installed; the message says how to fix it."""
 
@@ -105,6 +112,11 @@ class ModelError(WirehoseError):
 class IncompatibleDependency(WirehoseError):
     """An installed library differs from the version whose internals wirehose patches: the
     worker refuses to start rather than run without its delivery guarantee."""
+
+
+class TimelineTooLong(WirehoseError):
+    """A search asked for a timeline with more intervals than it may have; the message gives the
+    range and the count, and says to narrow ``--since``/``--until`` or count per day."""
 
 
 class DropArticle(WirehoseError):
