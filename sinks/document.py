@@ -15,6 +15,12 @@ Two derived fields exist only for search:
   use too; always present, so date sorting, ``--since/--until`` and the Kibana timeline never
   silently drop undated articles.
 
+``localized`` holds title and body again for an article whose language has its own analyzer
+(``sinks.mapping.LANGUAGE_ANALYZERS``), under that language's code; other articles have none.
+The copy of the body stops at ``LOCALIZED_MAX_CHARS``: a long feature is some 30,000 characters,
+and an uncapped copy of a body at the size limit (a million characters, three bytes each in
+Chinese) would push a document that fits ``WIREHOSE_SINK_BATCH_BYTES`` over it.
+
 ``raw`` (the original text or HTML) stays out: it is large, never searched, and Kafka keeps it.
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sinks.mapping import LANGUAGE_ANALYZERS, LOCALIZED
 from wirehose.core.article import Article, DedupMark, event_time
 
 # spaCy labels per facet. GPE (countries, cities) and LOC (regions, seas) are both "places" to a
@@ -30,6 +37,7 @@ from wirehose.core.article import Article, DedupMark, event_time
 PEOPLE_LABELS = frozenset({"PERSON"})
 ORGANIZATION_LABELS = frozenset({"ORG"})
 PLACE_LABELS = frozenset({"GPE", "LOC"})
+LOCALIZED_MAX_CHARS = 100_000
 
 
 def facet_of(label: str) -> str:
@@ -69,6 +77,7 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
         "byline": article.byline,
         "agencies": list(article.agencies),
         "language": article.language,
+        **localized_fields(article),
         "producer": article.producer,
         "source": article.source,
         "content_hash": article.content_hash,
@@ -95,6 +104,14 @@ def to_document(article: Article, *, indexed_at: datetime | None = None) -> dict
             for e in article.entities
         ],
     }
+
+
+def localized_fields(article: Article) -> dict[str, Any]:
+    """Title and body again under ``localized.<language>``, for the languages that have one."""
+    if article.language not in LANGUAGE_ANALYZERS:
+        return {}
+    body = article.body[:LOCALIZED_MAX_CHARS]
+    return {LOCALIZED: {article.language: {"title": article.title, "body": body}}}
 
 
 def dedup_fields(dedup: DedupMark | None) -> dict[str, Any]:

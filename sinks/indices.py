@@ -23,6 +23,7 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundErro
 
 from sinks.mapping import (
     FALLBACK_ANALYZER,
+    LANGUAGE_ANALYZERS,
     MAPPING_VERSION,
     TEXT_ANALYZER,
     index_name,
@@ -113,8 +114,29 @@ class IndexManager:
             )
             return FALLBACK_ANALYZER
 
-    def put_template(self, analyzer: str) -> None:
-        body = index_template(self.alias, analyzer)
+    def language_analyzers(self) -> dict[str, str]:
+        """Language code -> the built-in analyzer its localized fields use: the language's own
+        where the cluster has it (a full distribution has all), else ``standard``."""
+        chosen: dict[str, str] = {}
+        missing: list[str] = []
+        for code, name in LANGUAGE_ANALYZERS.items():
+            try:
+                self.client.indices.analyze(analyzer=name, text="running")
+                chosen[code] = name
+            except BadRequestError:
+                chosen[code] = FALLBACK_ANALYZER
+                missing.append(code)
+        if missing:
+            log.info(
+                "the cluster lacks built-in analyzers for some languages: their localized fields "
+                "use `%s` (no stemming) languages=%s",
+                FALLBACK_ANALYZER,
+                ",".join(missing),
+            )
+        return chosen
+
+    def put_template(self, analyzer: str, languages: dict[str, str] | None = None) -> None:
+        body = index_template(self.alias, analyzer, languages)
         self.client.indices.put_index_template(name=template_name(self.alias), **body)
 
     def ensure(self) -> str:
@@ -132,12 +154,13 @@ class IndexManager:
     def create(self) -> str:
         """Create the next generation with the alias on it (the first one is ``-v1``)."""
         analyzer = self.analyzer()
-        self.put_template(analyzer)
+        languages = self.language_analyzers()
+        self.put_template(analyzer, languages)
         name = index_name(self.alias, self._next_generation())
         try:
             self.client.indices.create(
                 index=name,
-                settings=index_settings(),
+                settings=index_settings(languages),
                 mappings=mappings(analyzer),
                 aliases={self.alias: {"is_write_index": True}},
             )
@@ -194,10 +217,11 @@ class IndexManager:
             return None
         source = status.index
         analyzer = self.analyzer()
-        self.put_template(analyzer)
+        languages = self.language_analyzers()
+        self.put_template(analyzer, languages)
         target = index_name(self.alias, self._next_generation())
         self.client.indices.create(
-            index=target, settings=index_settings(), mappings=mappings(analyzer)
+            index=target, settings=index_settings(languages), mappings=mappings(analyzer)
         )
         report = MigrationReport(source=source, target=target)
         started = datetime.now(UTC)

@@ -64,6 +64,12 @@ class EntityTagger:
         self.labels = frozenset(labels)
         self.batch_size = batch_size
 
+    @property
+    def language(self) -> str:
+        """The language the model was trained on (``en`` for en_core_web_*): NER on text in
+        another language finds capitalised words, not entities."""
+        return str(getattr(self.nlp, "lang", None) or "en")
+
     def process(self, article: Article) -> Article:
         """Tag one article (a batch of one: use :meth:`process_batch` when you have several)."""
         return self.process_batch([article])[0]

@@ -6,13 +6,17 @@ differs too much, or the original is not in the cache, does it go through spaCy.
 per worker and bounded; dedup-decide routes a copy to the partition of its original, so the
 worker that tagged the original usually tags the copy (``wirehose_entities_articles_total``
 counts both ways). A miss (say, after a restart) costs one NER pass, never correctness.
+
+NER runs only on articles in ``languages`` (the spaCy model's language, plus ``und``: see
+``processors.worker.app.ner_languages``); the others pass with no entities and are counted as
+``skipped``. They are still deduplicated, clustered and indexed, just without entities.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from processors.entities.tagger import EntityTagger
 from wirehose.core.article import Article, Entity
@@ -25,11 +29,20 @@ class CopyAwareTagger:
 
     step_id = "entities"
 
-    def __init__(self, tagger: EntityTagger, *, cache_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        tagger: EntityTagger,
+        *,
+        cache_size: int = 50_000,
+        languages: Collection[str] | None = None,
+    ) -> None:
         self.tagger = tagger
         self.cache_size = cache_size
+        # None: every article, whatever its language.
+        self.languages = frozenset(languages) if languages is not None else None
         self._entities: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
-        self.counts: Counter[str] = Counter()  # articles by how they got entities: ner, reused
+        # articles by how they got entities: ner, reused, skipped (not in ``languages``)
+        self.counts: Counter[str] = Counter()
 
     def process(self, article: Article) -> Article:
         return self.process_batch([article])[0]
@@ -39,7 +52,12 @@ class CopyAwareTagger:
         together, except copies whose original is in this same batch: they wait for it (in a
         backlog, a story and its copies often arrive in one batch)."""
         done: dict[int, Article] = {}
+        skipped: set[int] = set()
         for position, article in enumerate(articles):
+            if self.languages is not None and article.language not in self.languages:
+                done[position] = article.model_copy(update={"entities": ()})
+                skipped.add(position)
+                continue
             reused = self._from_original(article)
             if reused is not None:
                 done[position] = reused
@@ -65,11 +83,14 @@ class CopyAwareTagger:
                 reused = self.tagger.process_batch([articles[position]])[0]
                 ner += 1
             done[position] = reused
-        self.counts["reused"] += len(articles) - ner
+        self.counts["reused"] += len(articles) - ner - len(skipped)
         self.counts["ner"] += ner
+        if skipped:
+            self.counts["skipped"] += len(skipped)
         result = [done[position] for position in range(len(articles))]
-        for article in result:
-            self._remember(article)
+        for position, article in enumerate(result):
+            if position not in skipped:  # a copy in a tagged language must not reuse "none"
+                self._remember(article)
         return result
 
     def _from_original(self, article: Article) -> Article | None:

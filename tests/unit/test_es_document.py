@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.document import facet_of, story_key, to_document
+from sinks.document import LOCALIZED_MAX_CHARS, facet_of, story_key, to_document
 from sinks.mapping import (
     FALLBACK_ANALYZER,
+    LANGUAGE_ANALYZERS,
+    LOCALIZED,
     MAPPING_VERSION,
     index_name,
     index_settings,
     index_template,
+    language_analyzer,
     mappings,
 )
 from tests.factories import make_article
@@ -120,9 +123,27 @@ def _doc_paths(doc: dict[str, Any], prefix: str = "") -> set[str]:
 
 def test_every_document_field_is_mapped_and_every_mapped_field_is_written() -> None:
     # `dynamic: strict` would dead-letter a document with an unmapped field: keep them in step.
+    # The localized copy is written in the article's own language only: one document each.
     mapping = mappings()
     assert mapping["dynamic"] == "strict"
-    assert _doc_paths(to_document(tagged())) == _paths(mapping["properties"])
+    documents = [to_document(tagged(language=code)) for code in ("en", *LANGUAGE_ANALYZERS)]
+    written = set().union(*(_doc_paths(doc) for doc in documents))
+    assert written == _paths(mapping["properties"])
+
+
+def test_an_article_in_a_language_with_an_analyzer_is_indexed_again_in_it() -> None:
+    french = to_document(tagged(language="fr", title="Crue", body="Les rivières débordent."))
+    assert french["language"] == "fr"
+    assert french[LOCALIZED] == {"fr": {"title": "Crue", "body": "Les rivières débordent."}}
+    for language in ("en", "und", "sv", None):
+        assert LOCALIZED not in to_document(tagged(language=language))
+    long = to_document(tagged(language="de", body="Wort " * LOCALIZED_MAX_CHARS))
+    assert len(long[LOCALIZED]["de"]["body"]) == LOCALIZED_MAX_CHARS
+    settings = index_settings({"fr": "french"})["analysis"]["analyzer"]
+    assert settings[language_analyzer("fr")] == {"type": "french"}
+    assert settings[language_analyzer("zh")] == {"type": FALLBACK_ANALYZER}
+    localized = mappings()["properties"][LOCALIZED]["properties"]
+    assert localized["fr"]["properties"]["body"]["analyzer"] == language_analyzer("fr")
 
 
 def test_text_fields_use_english_and_facets_have_a_folded_subfield() -> None:

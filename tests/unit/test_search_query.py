@@ -22,7 +22,7 @@ def test_a_plain_query_searches_title_boosted_and_body_canonical_only_one_per_st
         {
             "multi_match": {
                 "query": "Hamas ceasefire",
-                "fields": ["title^2", "body"],
+                "fields": ["title^2", "body", "localized.*.title^2", "localized.*.body"],
                 "type": "best_fields",
                 "operator": "and",
                 "tie_breaker": 0.3,
@@ -35,7 +35,8 @@ def test_a_plain_query_searches_title_boosted_and_body_canonical_only_one_per_st
     assert body["sort"][0] == "_score"
     assert body["track_total_hits"] is True
     assert set(body["aggs"]) == {
-        "people", "organizations", "places", "publishers", "agencies", "stories", "story_count",
+        "people", "organizations", "places", "publishers", "agencies", "languages", "stories",
+        "story_count",
     }  # fmt: skip
     assert body["aggs"]["publishers"] == {"terms": {"field": "publisher", "size": 10}}
     assert body["aggs"]["story_count"] == {"cardinality": {"field": "story_key"}}
@@ -47,7 +48,7 @@ def test_quotes_make_a_phrase() -> None:
     assert text_query('"humanitarian catastrophe"') == {
         "multi_match": {
             "query": "humanitarian catastrophe",
-            "fields": ["title^2", "body"],
+            "fields": ["title^2", "body", "localized.*.title^2", "localized.*.body"],
             "type": "phrase",
         }
     }
@@ -110,6 +111,12 @@ def test_publishers_agencies_and_stories_are_alternatives() -> None:
         {"terms": {"agencies.folded": ["reuters"]}},
         {"terms": {"story_id": ["s1", "s2"]}},
     ]
+
+
+def test_languages_are_alternatives_and_a_facet() -> None:
+    body = build_search(SearchRequest(languages=("fr", "EN", "und")))
+    assert filters_of(body)[1:] == [{"terms": {"language": ["fr", "en", "und"]}}]
+    assert body["aggs"]["languages"] == {"terms": {"field": "language", "size": 10}}
 
 
 def test_date_range_and_date_sort() -> None:

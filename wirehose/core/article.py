@@ -104,6 +104,17 @@ class DedupMark(BaseModel):
     method: str | None = Field(None, description="exact, minhash or none")
 
 
+class LanguageMark(BaseModel):
+    """How the language step settled ``Article.language``: what the detector found, how sure
+    it was, and what the source declared (``processors.language.step`` says which wins)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    detected: str = Field(description="ISO 639-1 code, or 'und' when the text did not say.")
+    confidence: float = Field(ge=0.0, le=1.0, description="The detector's probability for it.")
+    declared: str | None = Field(None, description="The source's language, normalized.")
+
+
 class Article(BaseModel):
     """A news article, raw from a producer or enriched by the processors."""
 
@@ -129,6 +140,8 @@ class Article(BaseModel):
     content_hash: str | None = None
     dedup: DedupMark | None = None
     story_id: str | None = None
+    # ``language`` above is then the language settled on (detected or declared, or "und").
+    language_mark: LanguageMark | None = None
     entities: tuple[Entity, ...] = ()
     processed_at: datetime | None = None
 
