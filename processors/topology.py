@@ -7,8 +7,11 @@
                                                                │ [dedup-decide]
                                                                ▼
                   {topic_enriched} <─[stories]─ stories <─[tag]─ deduped
-                         │
-                      [index] ──> Elasticsearch;   rejects ──> {topic_dead_letter}
+                         ├──────────────────────────┐
+                      [index] ──> Elasticsearch   [alerts-match] ──> alert-matches (by story)
+                                                                         │ [alerts-decide]
+                      rejects ──> {topic_dead_letter}                    ▼ once per story
+                                                                    {topic_alerts}
 
 Everything else - the Faust topics and tables the agents use, the topics ``wirehose worker``
 creates before it starts, what ``wirehose status`` and the tests read - is derived from
@@ -72,12 +75,17 @@ TOPICS = (
     TopicSpec(
         "dead-letters", "article_id or the record's key", setting="topic_dead_letter", read=False
     ),
+    TopicSpec("alert-matches", "story key: every match of one story meets one alert state"),
+    TopicSpec(
+        "alerts", "delivery id (alert, story, kind, article)", setting="topic_alerts", read=False
+    ),
 )
 
 TABLES = (
     TableSpec("dedup-entries", "bands partition:article_id", help="packed shingles, buckets"),
     TableSpec("dedup-decisions", "article_id", help="pending partials, then the mark"),
     TableSpec("story-members", "article_id", "one", help="StoryFeatures in the story window"),
+    TableSpec("alert-fired", "alert and story key", help="which alerts fired for which stories"),
 )
 
 

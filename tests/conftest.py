@@ -187,6 +187,7 @@ def make_settings(
             "topic_raw": unique_name("raw"),
             "topic_enriched": unique_name("enriched"),
             "topic_dead_letter": unique_name("dlq"),
+            "topic_alerts": unique_name("alerts"),
             "index_alias": unique_name("articles"),
             "app_id": unique_name("app"),
             "worker_web_port": free_port(),

@@ -61,9 +61,11 @@ def enriched(
 
 
 def drop_alias(es: Elasticsearch, alias: str) -> None:
-    """Delete every index generation, a concrete index named like the alias, and the template."""
+    """Delete every index generation, a concrete index named like the alias, the alerts index
+    the worker creates beside it, and the template."""
     es.options(ignore_status=404).indices.delete(index=f"{alias}-v*", expand_wildcards="all")
     es.options(ignore_status=404).indices.delete(index=alias)
+    es.options(ignore_status=404).indices.delete(index=f"{alias}-alerts")
     es.options(ignore_status=404).indices.delete_index_template(name=template_name(alias))
 
 

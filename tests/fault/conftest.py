@@ -93,6 +93,7 @@ def fault_settings(
             "topic_raw": f"fault-raw-{tag}",
             "topic_enriched": f"fault-enriched-{tag}",
             "topic_dead_letter": f"fault-dlq-{tag}",
+            "topic_alerts": f"fault-alerts-{tag}",
             "index_alias": f"fault-articles-{tag}",
             "app_id": f"fault-app-{tag}",
             "worker_web_port": free_port(),

@@ -27,10 +27,10 @@ def test_the_app_reads_and_writes_exactly_the_declared_topics() -> None:
         for name in agent.channel.topics  # type: ignore[attr-defined]
     }
     declared = topic_names(settings)
-    # Every topic an agent reads is declared, and every declared topic but the dead letters
-    # (only written) is read by some agent.
+    # Every topic an agent reads is declared, and every declared topic but those only written
+    # (the dead letters, the alert deliveries) is read by some agent.
     assert used <= set(declared)
-    assert set(declared) - used == {settings.topic_dead_letter}
+    assert set(declared) - used == {settings.topic_dead_letter, settings.topic_alerts}
     assert declared[f"{settings.app_id}-stories"] == 1
     assert {n for n, count in declared.items() if count == 3} == set(declared) - {
         f"{settings.app_id}-stories"

@@ -64,6 +64,8 @@ class Reason(StrEnum):
     ES_MAPPER_PARSING = "es-mapper_parsing_exception"  # the same, Elasticsearch before 8.8
     ES_ILLEGAL_ARGUMENT = "es-illegal_argument_exception"  # a limit, e.g. total fields
     ES_UNKNOWN = "es-unknown"  # any other refusal; detail starts with Elasticsearch's type
+    # --- alerts.webhook: a delivery its webhook did not take (``wirehose alerts deliver``) ----
+    WEBHOOK_FAILED = "webhook-failed"  # refused, unreachable or failing past the retries
 
     @classmethod
     def parse(cls, value: str) -> Reason | None:
@@ -198,6 +200,15 @@ GUIDES: dict[Reason, Guide] = {
         "none); `detail` starts with that type and its message.",
         "Read `detail` and the Elasticsearch log; fix the mapping or the document builder, then "
         "`wirehose deadletters replay --reason es-unknown`.",
+    ),
+    Reason.WEBHOOK_FAILED: Guide(
+        "`alerts.webhook` (alerts topic)",
+        "An alert's webhook answered with an error, could not be reached within "
+        "`WIREHOSE_ALERTS_WEBHOOK_ATTEMPTS` attempts, or is at an address the fetch guard "
+        "refuses; `detail` says which.",
+        "Fix the receiver (or add its address to `WIREHOSE_FETCH_ALLOW`), then "
+        "`wirehose deadletters replay --reason webhook-failed`: the deliveries go back to the "
+        "alerts topic and `wirehose alerts deliver` posts them again, same delivery ids.",
     ),
 }
 
