@@ -12,6 +12,7 @@ dead letter naming the step, and the rest of the batch goes on.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,9 @@ class BatchResult:
     records: list[RawRecord] = field(default_factory=list)
     # What the steps counted in this batch (a step with a ``counts`` Counter reports into it).
     counts: dict[str, int] = field(default_factory=dict)
+    # Seconds the steps worked on this batch, in whichever process ran them: the tag stage's
+    # busy share (``wirehose_stage_busy_seconds_total``) is how a backlog shows NER starving.
+    busy_seconds: float = 0.0
 
 
 class Validate:
@@ -114,6 +118,7 @@ class EnrichmentPipeline:
         self.steps = list(steps)
 
     def run(self, records: Sequence[RawRecord]) -> BatchResult:
+        started = time.perf_counter()
         dead: list[DeadLetter] = []
         # Keep each article paired with its record so a later rejection still names the offset.
         live: list[tuple[RawRecord, Article]] = []
@@ -132,6 +137,7 @@ class EnrichmentPipeline:
             dead_letters=dead,
             records=[record for record, _ in live],
             counts=dict(self._counts() - before),
+            busy_seconds=time.perf_counter() - started,
         )
 
     def _counts(self) -> Counter[str]:

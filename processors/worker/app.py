@@ -10,8 +10,8 @@
         ▲                                              {app}-stories (1 partition) ─[stories]
         │                                                                             │
         └──────────────── [index] <── {topic_enriched} <──────────────────────────────┘
-                            │
-                            ▼ bulk, _id = article_id
+                            │                 └─[alerts: match → decide]─> {topic_alerts}
+                            ▼ bulk, _id = article_id        (processors.worker.alerts)
                       Elasticsearch alias {index_alias}
 
 Delivery guarantees. Every agent runs with concurrency 1; batch agents take batches with
@@ -35,6 +35,8 @@ from typing import Any
 import faust
 
 from processors.dedup.messages import Remark
+from processors.language.detector import UNDETERMINED, LanguageDetector
+from processors.language.step import LanguageStep
 from processors.pipeline import (
     WATERMARK_HEADER,
     BatchResult,
@@ -44,6 +46,7 @@ from processors.pipeline import (
     Step,
     Validate,
 )
+from processors.worker.alerts import install_alerts
 from processors.worker.base import Fronts, batches, faust_topic, forward_batches, new_app, record_of
 from processors.worker.dedup import install_dedup
 from processors.worker.health import install_health
@@ -60,14 +63,31 @@ from wirehose.core.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def ner_languages(model_language: str) -> frozenset[str]:
+    """The article languages NER runs on: the spaCy model's own, and ``und``.
+
+    An article is ``und`` only when its source declared no language and its text was too short
+    (a headline-only item, a caption) or too mixed for the detector to be sure. Such text is
+    cheap to tag, and sources that declare nothing are, in this stream, mostly English: skipping
+    them would drop the entities (and with them the entity-based story clustering) of English
+    headlines too short to detect, while tagging them costs at worst a few spurious entities on
+    the odd short item in another language.
+    """
+    return frozenset({model_language, UNDETERMINED})
+
+
 def build_steps(settings: Settings) -> list[Step]:
-    """The tagging steps, in order."""
+    """The tagging steps, in order: language, entities (for the model's language), stamp."""
     # lazy: spaCy takes seconds to import, and only the tagging process needs it
     from processors.entities.tagger import EntityTagger
     from processors.entities.tagging import CopyAwareTagger
 
     tagger = EntityTagger(settings.spacy_model, max_chars=settings.max_body_chars)
-    return [CopyAwareTagger(tagger), Stamp()]
+    return [
+        LanguageStep(LanguageDetector()),
+        CopyAwareTagger(tagger, languages=ner_languages(tagger.language)),
+        Stamp(),
+    ]
 
 
 def create_app(
@@ -130,7 +150,9 @@ def create_app(
             publish_dead,
             size=settings.batch_size,
             within=settings.batch_within_seconds,
-            observe=lambda n, r: metrics.observe_enrich(metrics.STEP_VALIDATE, n, r.articles),
+            observe=lambda n, r: metrics.observe_enrich(
+                metrics.STEP_VALIDATE, n, r.articles, busy_seconds=r.busy_seconds
+            ),
             # Each articles partition mirrors one raw partition: one origin of event time.
             same_partition=True,
             stamp=stamp,
@@ -138,6 +160,7 @@ def create_app(
 
     install_dedup(app, settings, source=articles, sink=deduped)
     stories = install_stories(app, settings, sink=enriched)
+    install_alerts(app, settings, source=enriched)  # saved searches, once per story
 
     @app.agent(deduped, name="tag", concurrency=1)
     async def tag(stream: faust.StreamT[Any]) -> None:
@@ -151,7 +174,7 @@ def create_app(
                 size=settings.batch_size,
                 within=settings.batch_within_seconds,
                 observe=lambda n, r: metrics.observe_enrich(
-                    metrics.STEP_ENTITIES, n, r.articles, r.counts
+                    metrics.STEP_ENTITIES, n, r.articles, r.counts, r.busy_seconds
                 ),
                 overlap=True,  # spaCy runs in a child process: keep it fed
                 pass_remarks=True,

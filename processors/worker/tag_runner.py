@@ -2,7 +2,7 @@
 
 NER is the expensive step and pure CPU. In a thread it holds the GIL against everything else
 the worker does on its event loop (signing for dedup, JSON, Kafka I/O), so the whole pipeline
-ran well below spaCy's own speed. A one-process pool gives spaCy a core of its own; articles
+ran well below spaCy's own speed. A pool of ``ner_processes`` children gives spaCy cores of its own; articles
 cross the process boundary as wire bytes and come back as ``BatchResult``s.
 
 The child watches its parent: when a worker is killed with SIGKILL, nothing else would tell the
@@ -56,12 +56,13 @@ def _run_in_child(records: list[RawRecord]) -> BatchResult:
 class TagRunner:
     """``await runner.run(records)``: the tagging pipeline, in a child process or a thread.
 
-    ``subprocess`` true: a one-process pool of its own (``Settings.tag_in_subprocess``);
-    false: a thread of the worker's process.
+    ``subprocess`` true: a pool of ``Settings.ner_processes`` children
+    (``Settings.tag_in_subprocess``); false: a thread of the worker's process.
     """
 
     def __init__(self, settings: Settings, factory: StepsFactory, *, subprocess: bool) -> None:
         self.subprocess = subprocess
+        self.processes = settings.ner_processes if subprocess else 1
         self._local: EnrichmentPipeline | None = None
         self._settings = settings
         self._factory = factory
@@ -69,7 +70,7 @@ class TagRunner:
         if subprocess:
             # spawn, not fork: the worker has live threads (Kafka clients) a fork would copy mid-lock.
             self._executor = ProcessPoolExecutor(
-                max_workers=1,
+                max_workers=settings.ner_processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_child,
                 initargs=(settings, factory, os.getpid()),

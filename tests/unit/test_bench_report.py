@@ -152,3 +152,19 @@ def test_the_bench_reads_copy_rates_as_people_write_them() -> None:
     for wrong in ("100%", "-1%", "lots"):
         with pytest.raises(click.BadParameter):
             _rate(wrong)
+
+
+def test_a_backlog_run_reports_first_searchable_and_ner_busy_against_their_targets() -> None:
+    backlog = PipelineRun(
+        1000, 50.0, None, first_searchable=12.5, ner_busy_share=0.62, backlog=True
+    ).as_dict()
+    measured = results(pipeline_backlog=backlog, backlog_vs_worker_tagging=0.93)
+    found = verdicts(measured)
+    assert found["NER busy share, backlog"] == {"value": 0.62, "target": ">= 0.9", "met": False}
+    assert found["backlog / worker-style NER alone"]["met"] is True
+    assert found["saturated / worker-style NER alone"]["met"] is False  # 0.5 in results()
+    text = markdown({**measured, "verdicts": verdicts(measured)})
+    assert (
+        "| whole pipeline, backlog | 1000 | 50.0 | 20.0 | first searchable 12.5s, NER busy 0.62 |"
+        in text
+    )

@@ -12,6 +12,10 @@ from typing import Any
 
 TARGETS = {
     "pipeline_vs_slowest_stage": 0.8,  # end to end >= 0.8 of the slowest stand-alone stage
+    # end to end >= 0.9 of tagging as the worker does it (the same NER work, the same number of
+    # NER processes), saturated and in a backlog; and NER busy >= 90% of a backlog replay
+    "pipeline_vs_worker_tagging": 0.9,
+    "ner_busy_share_backlog": 0.9,
     "dedup_100k_vs_1k": 1.5,  # cost per article at 100k within 1.5x of 1k
     "p99_half_load_s": 2.0,  # p99 produce-to-indexed latency at half of max throughput
     "internal_bytes_per_raw_byte": 5.0,  # the worker's topics and changelogs, per raw byte
@@ -27,6 +31,15 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out["end to end / slowest stage"] = _verdict(
             ratio, TARGETS["pipeline_vs_slowest_stage"], ">="
         )
+    for key, name in (
+        ("pipeline_vs_worker_tagging", "saturated / worker-style NER alone"),
+        ("backlog_vs_worker_tagging", "backlog / worker-style NER alone"),
+    ):
+        if results.get(key) is not None:
+            out[name] = _verdict(results[key], TARGETS["pipeline_vs_worker_tagging"], ">=")
+    busy = (results.get("pipeline_backlog") or {}).get("ner_busy_share")
+    if busy is not None:
+        out["NER busy share, backlog"] = _verdict(busy, TARGETS["ner_busy_share_backlog"], ">=")
     scaling = results.get("dedup_scaling", [])
     by_window = {row["window"]: row["cost_per_article_ms"] for row in scaling}
     if 1000 in by_window and 100000 in by_window and by_window[1000] > 0:
@@ -75,16 +88,29 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {stage['name']} | {stage['articles']} | {stage['seconds']} | {stage['articles_per_s']} | {notes} |"
         )
-    for key, title in (
-        ("pipeline", "whole pipeline, saturated"),
-        ("pipeline_paced", "whole pipeline, paced at 50%"),
-    ):
-        run = results.get(key)
+    runs = [
+        (results.get("pipeline"), "whole pipeline, saturated"),
+        (results.get("pipeline_backlog"), "whole pipeline, backlog"),
+        (results.get("pipeline_paced"), "whole pipeline, paced at 50%"),
+    ]
+    for row in results.get("scale") or []:
+        runs.append((row, f"backlog, {row['workers']} worker(s) x {row['ner_processes']} NER"))
+    for run, title in runs:
         if run:
             lines.append(
                 f"| {title} | {run['articles']} | {run['seconds']} | {run['articles_per_s']} | "
-                f"p50={run['latency_p50_s']}s p99={run['latency_p99_s']}s max={run['latency_max_s']}s |"
+                + _run_notes(run)
+                + " |"
             )
+    alerted = results.get("alerts_paced")
+    if alerted:
+        lines += [
+            "",
+            f"Produce to alert, paced at {alerted['rate_asked']} articles/s with one alert on "
+            f"every story ({alerted['articles']} articles, {alerted['alerts']} stories alerted): "
+            f"p50={alerted['latency_p50_s']}s p99={alerted['latency_p99_s']}s "
+            f"max={alerted['latency_max_s']}s.",
+        ]
     sizes = (results.get("pipeline") or {}).get("topic_bytes") or {}
     if sizes.get("raw"):
         lines += [
@@ -124,6 +150,18 @@ def markdown(results: dict[str, Any]) -> str:
             f"{results['pipeline_vs_worker_tagging']:.3f} of that rate.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _run_notes(run: dict[str, Any]) -> str:
+    if run.get("backlog"):
+        return (
+            f"first searchable {run.get('first_searchable_s')}s, "
+            f"NER busy {run.get('ner_busy_share')}"
+        )
+    notes = f"p50={run['latency_p50_s']}s p99={run['latency_p99_s']}s max={run['latency_max_s']}s"
+    if run.get("ner_busy_share") is not None:
+        notes += f", NER busy {run['ner_busy_share']}"
+    return notes
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wirehose.bench import corpus, dedup_scaling, dedup_state, pipeline, report, stages
+from wirehose.bench import alerts, corpus, dedup_scaling, dedup_state, pipeline, report, stages
 from wirehose.bench.private import private_services
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
@@ -46,7 +46,11 @@ class BenchConfig:
     # as long as NER alone twice over. The paced run replays this corpus's first N articles
     # (in generation order, so the same mix of originals and copies), at half the saturated rate.
     paced_articles: int = 10_000
+    # Produce-to-alert latency: a paced run of this many of those, one alert on every story.
+    alert_articles: int = 2_000
     worker_tagging: bool = True
+    # Backlog runs at 1 worker x 1 NER process, 1 x 2 and 2 x 1, besides the configured one.
+    scale: bool = False
     progress: Callable[[str], None] = field(default=lambda message: None)
 
 
@@ -70,6 +74,23 @@ def _services(config: BenchConfig, base: Settings) -> Iterator[Settings]:
         private_services(Path(tmp) / "home", base=base, heap="512m") as stack,
     ):
         yield stack.settings.model_copy(update={"home": Path(tmp) / "work"})
+
+
+def _scale(
+    config: BenchConfig, settings: Settings, articles: Sequence[Article], logs: Path
+) -> list[dict[str, Any]]:
+    """Backlog runs with one worker and one NER process, one worker and two, two workers."""
+    rows = []
+    for workers, processes in ((1, 1), (1, 2), (2, 1)):
+        label = f"backlog-{workers}w-{processes}ner"
+        config.progress(f"whole pipeline, {label}")
+        own = settings.model_copy(update={"ner_processes": processes})
+        measured = pipeline.run(
+            own, articles, rate=None, label=label, logs=logs, backlog=True, workers=workers
+        )
+        config.progress(f"  {measured.rate:.1f} articles/s, NER busy {measured.ner_busy_share:.0%}")
+        rows.append(measured.as_dict())
+    return rows
 
 
 def run(
@@ -136,6 +157,19 @@ def run(
             results["pipeline_vs_slowest_stage"] = round(full.rate / slowest.rate, 3)
             if tagging:
                 results["pipeline_vs_worker_tagging"] = round(full.rate / tagging.rate, 3)
+            say("whole pipeline, backlog (every article in Kafka before the worker starts)")
+            backlog = pipeline.run(
+                settings, articles, rate=None, label="backlog", logs=logs, backlog=True
+            )
+            say(
+                f"  {backlog.rate:.1f} articles/s, first searchable after "
+                f"{backlog.first_searchable:.0f}s, NER busy {backlog.ner_busy_share:.0%}"
+            )
+            results["pipeline_backlog"] = backlog.as_dict()
+            if tagging:
+                results["backlog_vs_worker_tagging"] = round(backlog.rate / tagging.rate, 3)
+            if config.scale:
+                results["scale"] = _scale(config, settings, articles, logs)
             half = full.rate / 2
             paced_corpus = corpus_of(everything, min(config.size, config.paced_articles))
             say(
@@ -144,6 +178,14 @@ def run(
             paced = pipeline.run(settings, paced_corpus, rate=half, label="paced", logs=logs)
             say(f"  p50={paced.percentile(0.5):.2f}s p99={paced.percentile(0.99):.2f}s")
             results["pipeline_paced"] = paced.as_dict()
+            alert_corpus = paced_corpus[: config.alert_articles]
+            say(f"alerts, paced at {half:.1f} articles/s, {len(alert_corpus)} articles")
+            alerted = alerts.run(settings, alert_corpus, rate=half, logs=logs)
+            figures = alerted.as_dict()
+            say(
+                f"  produce to alert p50={figures['latency_p50_s']}s p99={figures['latency_p99_s']}s"
+            )
+            results["alerts_paced"] = alerted.as_dict()
     say(f"dedup scaling windows={list(config.dedup_windows)} probe={config.dedup_probe}")
     started = time.perf_counter()
     del everything  # the fresh process generates its own copy; free this one first

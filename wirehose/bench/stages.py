@@ -7,16 +7,19 @@ slowest stage says how much the plumbing (Kafka hops, Faust, serialisation) cost
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from processors.dedup.detector import WireCopyDetector
 from processors.entities.tagger import EntityTagger
-from processors.entities.tagging import CopyAwareTagger
-from processors.pipeline import Stamp
+from processors.pipeline import RawRecord, Stamp
+from processors.worker.app import build_steps
+from processors.worker.tag_runner import TagRunner
 from producers.kafka import ArticleProducer
 from sinks.elasticsearch import ElasticsearchSink
 from wirehose.core.article import Article
@@ -87,8 +90,8 @@ def ner(
     worker_way: bool = True,
 ) -> tuple[StageResult, StageResult | None, list[Article]]:
     """spaCy NER alone through ``EntityTagger.process_batch`` (``nlp.pipe``), model loaded
-    first; then, if ``worker_way``, tagging as the worker does it (``CopyAwareTagger`` over
-    dedup-marked articles, in the worker's batches), which runs NER only for non-copies."""
+    first; then, if ``worker_way``, the tag stage alone as the worker runs it
+    (``_tag_like_the_worker``) over the dedup-marked articles: NER only for non-copies."""
 
     tagger = EntityTagger(settings.spacy_model, max_chars=settings.max_body_chars)
     tagger.process_batch(list(articles[:8]))  # first-call warm-up is not throughput
@@ -106,19 +109,56 @@ def ner(
     )
     if not worker_way:
         return alone, None, tagged
-    copy_aware = CopyAwareTagger(tagger)
-    start = time.perf_counter()
     size = settings.batch_size
-    for i in range(0, len(marked), size):
-        copy_aware.process_batch(list(marked[i : i + size]))
-    seconds = time.perf_counter() - start
+    batches = [list(marked[i : i + size]) for i in range(0, len(marked), size)]
+    seconds, counts = asyncio.run(_tag_like_the_worker(settings, batches))
+    processes = settings.ner_processes
     as_worker_does = StageResult(
-        "tagging as the worker does (NER for non-copies)",
+        f"tag stage alone, as the worker runs it ({processes} NER process"
+        f"{'es' if processes > 1 else ''}; NER for non-copies)",
         len(marked),
         seconds,
-        {"ner_runs": copy_aware.counts["ner"], "reused": copy_aware.counts["reused"]},
+        {
+            "ner_runs": counts["ner"],
+            "reused": counts["reused"],
+            "skipped": counts["skipped"],
+            "processes": processes,
+        },
     )
     return alone, as_worker_does, tagged
+
+
+async def _tag_like_the_worker(
+    settings: Settings, batches: list[list[Article]]
+) -> tuple[float, Counter[str]]:
+    """The worker's tag stage without Kafka: its steps (language, entities, stamp) in its
+    ``TagRunner``, ``ner_processes`` children, the worker's batches as wire bytes, as many
+    batches in flight as the agent keeps (one per child, and one more waiting). Timed once
+    every child has loaded its model, as the pipeline runs are timed after their warm-up."""
+    runner = TagRunner(settings, build_steps, subprocess=True)
+    processes = settings.ner_processes
+    try:
+        warm = [make_records(batch[:4]) for batch in batches[: processes * 2]]
+        await asyncio.gather(*(runner.run(records) for records in warm))
+        in_flight = asyncio.Semaphore(processes + 1)
+        counts: Counter[str] = Counter()
+
+        async def one(batch: list[Article]) -> None:
+            async with in_flight:
+                counts.update((await runner.run(make_records(batch))).counts)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(batch) for batch in batches))
+        return time.perf_counter() - start, counts
+    finally:
+        runner.close()
+
+
+def make_records(articles: Sequence[Article]) -> list[RawRecord]:
+    return [
+        RawRecord(value=a.to_bytes(), key=a.article_id.encode(), offset=n)
+        for n, a in enumerate(articles)
+    ]
 
 
 def es_bulk(settings: Settings, articles: Sequence[Article]) -> StageResult:

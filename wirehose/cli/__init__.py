@@ -30,11 +30,17 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "rss": ("wirehose.cli.rss", "Poll RSS and Atom feeds and publish new items to Kafka."),
     "worker": ("wirehose.cli.worker", "Run the Faust worker: dedup, stories, entities, indexing."),
     "search": ("wirehose.cli.search", "Search indexed articles with filters and facets."),
+    "stories": (
+        "wirehose.cli.stories",
+        "Show one story: its articles in order, wire copies, first report, outlets.",
+    ),
+    "alerts": ("wirehose.cli.alerts", "Saved searches that fire once per story; webhooks."),
     "status": ("wirehose.cli.status", "Show services, lag, dead letters and index counts."),
     "deadletters": ("wirehose.cli.deadletters", "List dead letters and re-send them once fixed."),
     "index": ("wirehose.cli.index", "Create, inspect and migrate the Elasticsearch index."),
     "kibana": ("wirehose.cli.kibana", "Import the saved searches and dashboard into Kibana."),
     "bench": ("wirehose.cli.bench", "Measure throughput and latency of each stage side by side."),
+    "web": ("wirehose.cli.web", "Serve the search page for analysts, and its JSON API."),
 }
 
 

@@ -78,6 +78,18 @@ def _rate(value: str) -> float | None:
     show_default=True,
     help="Also time tagging as the worker does it (NER for non-copies only).",
 )
+@click.option(
+    "--ner-processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="NER processes per worker, in the pipeline runs and in worker-style tagging alone "
+    "(default: WIREHOSE_NER_PROCESSES).",
+)
+@click.option(
+    "--scale",
+    is_flag=True,
+    help="Also replay the backlog with 1 worker x 1 NER process, 1 x 2 and 2 workers x 1.",
+)
 def command(
     size: str,
     dedup_windows: str,
@@ -89,12 +101,17 @@ def command(
     skip_pipeline: bool,
     paced_articles: str,
     worker_tagging: bool,
+    ner_processes: int | None,
+    scale: bool,
 ) -> None:
     """Measure each stage alone and the whole pipeline on ONE generated corpus.
 
-    Stages alone: kafka-python produce, dedup, spaCy NER (nlp.pipe), Elasticsearch bulk. Then
-    the whole pipeline with a real worker, saturated (first produce to last searchable) and
-    paced at half that rate (produce-to-indexed latency p50/p99). Then dedup cost per article
+    Stages alone: kafka-python produce, dedup, spaCy NER (nlp.pipe), Elasticsearch bulk, and
+    tagging as the worker does it (NER for non-copies, with the worker's NER processes). Then
+    the whole pipeline with a real worker: saturated (first produce to last searchable), a
+    backlog (everything in Kafka before the worker starts: time to first searchable, and the
+    share of time NER was busy, from the worker's metrics), and paced at half the saturated
+    rate (produce-to-indexed latency p50/p99). Then dedup cost per article
     with 1k, 10k and 100k articles in the window, and its memory per 1k articles. Results go to
     OUT as markdown, JSON and a PNG. Kafka and Elasticsearch are private instances started for
     the run, so the shared ones are neither disturbed nor measured.
@@ -114,6 +131,7 @@ def command(
       wirehose bench --copy-rate mixed   # the generator's ~55% copies: dedup under stress
       wirehose bench --size 100k --no-worker-tagging   # ~1.5 hours: NER on 100k
       wirehose bench --skip-pipeline --dedup-windows 1k,10k    # a quick look at the stages
+      wirehose bench --size 10k --scale   # 1 vs 2 NER processes, 1 vs 2 workers
     """
     # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.bench.runner import BenchConfig, run
@@ -131,11 +149,15 @@ def command(
         skip_pipeline=skip_pipeline,
         paced_articles=_sizes(paced_articles)[0],
         worker_tagging=worker_tagging,
+        scale=scale,
         progress=lambda message: click.echo(message, err=True),
     )
     # Ctrl-C or SIGTERM stops the worker and the private Kafka and Elasticsearch before exiting.
     with terminate_like_interrupt():
-        results, paths = run(config, get_settings())
+        base = get_settings()
+        if ner_processes is not None:
+            base = base.model_copy(update={"ner_processes": ner_processes})
+        results, paths = run(config, base)
     # lazy: keeps `wirehose --help` and other commands fast; loads only when this runs
     from wirehose.bench.report import markdown
 

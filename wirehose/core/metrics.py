@@ -81,9 +81,18 @@ ENTITIES_TAGGED = Counter(
 )
 ENTITIES_SOURCE = Counter(
     "wirehose_entities_articles_total",
-    "Articles the entity tagger handled, by how: 'ner' (spaCy ran) or 'reused' (a copy took "
-    "its original's entities from the worker's cache).",
+    "Articles the entity tagger handled, by how: 'ner' (spaCy ran), 'reused' (a copy took "
+    "its original's entities from the worker's cache) or 'skipped' (written in a language the "
+    "model was not trained on: no entities).",
     ["step", "source"],
+    registry=REGISTRY,
+)
+STAGE_BUSY = Counter(
+    "wirehose_stage_busy_seconds_total",
+    "Seconds an enrichment step's pipeline spent working on batches, summed over its "
+    "processes. Its rate over the step's processes (WIREHOSE_NER_PROCESSES for step=entities) is the share of time the step was busy: "
+    "for step=entities (spaCy NER, the slowest stage) below 1 means NER waited for input.",
+    ["step"],
     registry=REGISTRY,
 )
 DEDUP_DUPLICATES = Counter(
@@ -146,6 +155,8 @@ for _counter, _step in (
     (ENRICH_RECORDS, STEP_ENTITIES),
     (ENRICH_ARTICLES, STEP_ENTITIES),
     (ENTITIES_TAGGED, STEP_ENTITIES),
+    (STAGE_BUSY, STEP_ENTITIES),
+    (STAGE_BUSY, STEP_VALIDATE),
     (DEDUP_DUPLICATES, STEP_DEDUP),
     (SINK_RECORDS, STEP_SINK),
     (SINK_INDEXED, STEP_SINK),
@@ -159,14 +170,17 @@ def observe_enrich(
     received: int,
     articles: Sequence[Article],
     counts: Mapping[str, int] | None = None,
+    busy_seconds: float = 0.0,
 ) -> None:
-    """Count one batch of an enrichment step: records in, articles out, and, after the
-    tagger, the entity mentions the articles carry and how many articles reused a copy's."""
+    """Count one batch of an enrichment step: records in, articles out, the time the step
+    worked on it, and, after the tagger, the entity mentions the articles carry and how many
+    articles reused a copy's."""
     ENRICH_RECORDS.labels(step=step).inc(received)
+    STAGE_BUSY.labels(step=step).inc(busy_seconds)
     ENRICH_ARTICLES.labels(step=step).inc(len(articles))
     if step == STEP_ENTITIES:
         ENTITIES_TAGGED.labels(step=step).inc(sum(len(a.entities) for a in articles))
-        for source in ("ner", "reused"):
+        for source in ("ner", "reused", "skipped"):
             ENTITIES_SOURCE.labels(step=step, source=source).inc((counts or {}).get(source, 0))
 
 

@@ -178,6 +178,16 @@ class Settings(BaseSettings):
     index_alias: str = Field(
         "articles", description="Elasticsearch alias searched and written through."
     )
+    topic_alerts: str = Field(
+        "wirehose.alerts",
+        description="Topic the worker writes alert deliveries to (one per story and alert, keyed "
+        "by delivery id); `wirehose alerts deliver` posts them to webhooks.",
+    )
+    alerts_index: str | None = Field(
+        None,
+        description="Elasticsearch index holding the saved alerts and their queries. Default: "
+        "WIREHOSE_INDEX_ALIAS followed by `-alerts`.",
+    )
 
     # --- processing ---------------------------------------------------------------------------
     app_id: str = Field(
@@ -200,6 +210,14 @@ class Settings(BaseSettings):
         description="Run spaCy NER in a child process of the worker, on a core of its own "
         "(false: a thread, sharing the worker's interpreter lock).",
     )
+    ner_processes: int = Field(
+        1,
+        ge=1,
+        description="Child processes running spaCy NER in each worker (with "
+        "WIREHOSE_TAG_IN_SUBPROCESS). NER is the slowest stage: give it the cores the rest of "
+        "the worker, Kafka and Elasticsearch leave free. Copies reuse their original's entities "
+        "only when the same process tagged it, so more processes tag a few more copies.",
+    )
     max_body_chars: int = Field(
         1_000_000, description="Articles with a longer body are dead-lettered as oversized."
     )
@@ -219,6 +237,19 @@ class Settings(BaseSettings):
     story_window_hours: float = Field(
         72.0,
         description="Articles further apart than this (hours, event time) never join one story.",
+    )
+    alert_state_hours: float = Field(
+        240.0,
+        gt=0,
+        description="How long (hours of event time) the worker remembers that an alert fired "
+        "for a story. Keep it above twice WIREHOSE_STORY_WINDOW_HOURS: a story takes new "
+        "articles that long, and one forgotten earlier would fire again as new.",
+    )
+    alerts_reload_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the worker re-reads the saved alerts on a cluster without the "
+        "percolator module (seconds); with the percolator a saved alert applies at once.",
     )
     sink_batch_size: int = Field(500, description="Bulk write flushes at this many documents.")
     sink_batch_bytes: int = Field(
@@ -275,6 +306,47 @@ class Settings(BaseSettings):
         description="How long a site's robots.txt is kept before it is read again (seconds).",
     )
 
+    # --- alert webhooks (`wirehose alerts deliver`) ---------------------------------------------
+    alerts_webhook_timeout: float = Field(
+        10.0, gt=0, description="Seconds a webhook may take to connect, and then to answer."
+    )
+    alerts_webhook_attempts: int = Field(
+        5,
+        ge=1,
+        description="Attempts at posting one delivery before it is dead-lettered "
+        "(reason webhook-failed).",
+    )
+    alerts_webhook_backoff: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds before the second attempt at a webhook; doubled for each further "
+        "one, at most 60. A 429 or 503 with Retry-After waits as asked, up to "
+        "WIREHOSE_FETCH_RETRY_AFTER_MAX.",
+    )
+
+    # --- the web page (`wirehose web`) -----------------------------------------------------------
+    web_host: str = Field(
+        "127.0.0.1",
+        description="Address `wirehose web` listens on. Anything but a loopback address "
+        "(127.0.0.1, ::1, localhost) needs WIREHOSE_WEB_TOKEN, or WIREHOSE_WEB_USER and "
+        "WIREHOSE_WEB_PASSWORD: the page refuses to start without one.",
+    )
+    web_port: int = Field(8080, ge=1, le=65535, description="Port `wirehose web` listens on.")
+    web_token: SecretStr | None = Field(
+        None,
+        description="A secret that opens `wirehose web` (at least 16 characters): sent as "
+        "`Authorization: Bearer TOKEN` by scripts, typed once into the login page by people "
+        "(then kept in a cookie). Never logged.",
+    )
+    web_user: str | None = Field(
+        None, description="User name for HTTP basic login to `wirehose web`."
+    )
+    web_password: SecretStr | None = Field(
+        None,
+        description="Password for HTTP basic login to `wirehose web`, with WIREHOSE_WEB_USER "
+        "(at least 12 characters; never logged).",
+    )
+
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
 
     @field_validator("log_level")
@@ -323,6 +395,10 @@ class Settings(BaseSettings):
     @property
     def elasticsearch_url(self) -> str:
         return self.es_url or f"http://127.0.0.1:{self.es_port}"
+
+    @property
+    def alerts_index_name(self) -> str:
+        return self.alerts_index or f"{self.index_alias}-alerts"
 
     @property
     def seen_state_dir(self) -> Path:
