@@ -174,10 +174,15 @@ class BandWorker:
             return []
         if marks.is_late(probe.origin, probe.when):  # against what came before it, not after
             log.warning(
-                "article later than the dedup lateness id=%s origin=%d event_time=%s",
+                "article later than the dedup lateness id=%s origin=%d event_time=%s "
+                "origin_watermark=%s carried_watermark=%s bands_partition=%d offset=%s",
                 probe.article_id,
                 probe.origin,
                 probe.when.isoformat(),
+                marks.high[probe.origin].isoformat(),
+                probe.watermark.isoformat() if probe.watermark else None,
+                partition,
+                offset,
             )
         entry = Entry(
             article_id=probe.article_id,

@@ -151,7 +151,27 @@ def wait_drained(
         if streak >= 2:
             return
         time.sleep(2.0)
-    raise AssertionError(f"the pipeline did not drain within {DEADLINE:.0f}s\n" + tails(logs))
+    raise AssertionError(
+        f"the pipeline did not drain within {DEADLINE:.0f}s\n"
+        + stuck(settings, ids, es)
+        + "\n"
+        + tails(logs)
+    )
+
+
+def stuck(settings: Settings, ids: set[str], es: Elasticsearch) -> str:
+    """What has not drained: articles not searchable, and each partition behind its end."""
+    lines = [f"searchable {count_indexed(es, settings.index_alias, ids)} of {len(ids)}"]
+    with KafkaOffsets(kafka_access(settings)) as kafka:
+        committed = kafka.group_offsets(settings.app_id)
+        for topic in topic_names(settings, read_only=True):
+            offsets = kafka.topic_offsets(topic)
+            lines.extend(
+                f"behind topic={topic} {p}"
+                for p in (group_lag(offsets, committed) if offsets else [])
+                if p.lag
+            )
+    return "\n".join(lines)
 
 
 def record(combination: str, **figures: Any) -> None:
