@@ -8,7 +8,7 @@ WH     := $(BIN)/wirehose
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-unit test-integration test-fault lint typecheck bench up down status model nginx clean
+.PHONY: help demo test test-unit test-integration test-fault lint typecheck bench up down status model nginx chromium clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,13 +43,13 @@ lint: $(STAMP) ## ruff lint and format check, and the layering contract (docs/ar
 typecheck: $(STAMP) ## mypy on the packages
 	$(BIN)/mypy
 
-test: $(STAMP) model up nginx lint typecheck ## Everything: lint, types, unit, integration, e2e, fault tests
+test: $(STAMP) model up nginx chromium lint typecheck ## Everything: lint, types, unit, integration, e2e, fault tests
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## Unit tests only (no services)
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP) model up nginx ## Integration and end-to-end tests only
+test-integration: $(STAMP) model up nginx chromium ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e
 
 test-fault: $(STAMP) model up ## Fault tests only (kill and restart services)
@@ -67,6 +67,16 @@ nginx: ## Install nginx with apt-get when missing (the secured Elasticsearch tes
 	$$sudo apt-get update -qq \
 	  && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx; \
 	status=$$?; if [ -n "$$policy" ]; then $$sudo rm -f $$policy; fi; exit $$status
+
+# The web page's browser test (tests/e2e/test_web_browser.py) drives Debian's chromium through
+# its chromedriver; nothing is downloaded at test time.
+chromium: ## Install chromium and chromedriver with apt-get when missing (the web page's browser test)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	echo "==> installing chromium and chromium-driver with apt-get (tests/e2e/test_web_browser.py)"; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	$$sudo apt-get update -qq \
+	  && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     chromium chromium-driver
 
 bench: $(STAMP) model up ## Benchmarks: throughput and latency ratios, written to bench/results
 	$(WH) bench

@@ -31,7 +31,8 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
     5. searches for --query and shows hits with entity, publisher and story facets
 
     Kafka and Elasticsearch keep running afterwards, so you can go on with
-    `wirehose search`, `wirehose status` or curl; `wirehose services down` stops them.
+    `wirehose search`, `wirehose web` (the search page in a browser), `wirehose status` or
+    curl; `wirehose services down` stops them.
     Running the demo twice indexes nothing twice: article ids are deterministic.
     """
     from rich.console import Console
@@ -102,6 +103,14 @@ def command(query: str, timeout: float, paths: tuple[Path, ...]) -> None:
         "\nNext: `wirehose search --help`, `wirehose status`, "
         f"curl '{settings.elasticsearch_url}/{settings.index_alias}/_search?q={query}'. "
         "Stop the services with `wirehose services down`."
+    )
+    # lazy: only for the address format; the page itself is not started here
+    from wirehose.web.server import address
+
+    console.print(
+        "Browse the results: run `wirehose web` and open "
+        + address(settings.web_host, settings.web_port),
+        markup=False,
     )
 
 
