@@ -131,8 +131,10 @@ class Doc:
     article: Article | None = None
     offset: int | None = None
     partition: int | None = None
-    # "index" writes the whole document at ``version``; "update" changes the fields in
-    # ``source`` of a document already written (a dedup re-mark), whatever its version.
+    # "index" writes the whole document at ``version``; "create" writes it only where there is
+    # none yet (a late dedup decision: 409 when the document exists, counted as done);
+    # "update" changes the fields in ``source`` of a document already written (a dedup
+    # re-mark), whatever its version.
     op: str = "index"
 
 
@@ -204,7 +206,7 @@ def write_chunk(
         for doc, item in zip(pending, response["items"], strict=True):
             result = classify(item)
             if doc.op == "update" and result.error_type == "document_missing_exception":
-                if any(d.op == "index" and d.article_id == doc.article_id for d in retry):
+                if any(d.op != "update" and d.article_id == doc.article_id for d in retry):
                     retry.append(doc)  # its document is being retried: update it after that
                 else:
                     # The article never reached the index (it was dead-lettered): nothing to mark.
@@ -251,6 +253,10 @@ def _operations(index: str, docs: Sequence[Doc]) -> list[dict[str, Any]]:
         if doc.op == "update":
             operations.append({"update": {"_index": index, "_id": doc.article_id}})
             operations.append({"doc": doc.source})
+            continue
+        if doc.op == "create":
+            operations.append({"create": {"_index": index, "_id": doc.article_id}})
+            operations.append(doc.source)
             continue
         operations.append(
             {

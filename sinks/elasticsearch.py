@@ -165,6 +165,8 @@ class ElasticsearchSink:
             size=size,
             offset=offset,
             partition=partition,
+            # A late dedup decision only fills a gap: the document decided in time stays.
+            op="create" if article.dedup is not None and article.dedup.late else "index",
         )
         if self._first_added is None:
             self._first_added = self._clock()

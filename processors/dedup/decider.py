@@ -74,6 +74,8 @@ class Decider:
         self._bands: dict[int, Watermarks] = {}
         self._progress: dict[int, Progress] = {}
         self._unsettled: dict[str, tuple[int, dict[str, Any]]] = {}
+        # Per verdicts partition, the event time below which marks may have been forgotten.
+        self._forgotten: dict[int, datetime] = {}
 
     def handle(
         self,
@@ -144,6 +146,11 @@ class Decider:
         found = [current.get("extra"), *current["partials"].values()]
         matches = combine([[match_from_json(m)] for m in found if m is not None])
         mark = decide((when, article.article_id), matches)
+        forgotten = self.forgotten_before(partition)
+        if forgotten is not None and when < forgotten:
+            # Its own mark, decided in time, may be among what expired: this one is written
+            # only where no document is (``DedupMark.late``), so a redelivery cannot undo it.
+            mark = mark.model_copy(update={"late": True})
         to = (when, article.article_id) if mark.is_canonical else None
         for match in matches:
             if match.article_id == mark.duplicate_of:
@@ -200,6 +207,18 @@ class Decider:
         self.state.pop(article_id + self.ARTICLE_SUFFIX, None)
         self._expire(partition)
 
+    FORGOTTEN_PREFIX = "#forgotten-"
+
+    def forgotten_before(self, partition: int) -> datetime | None:
+        """The event time below which this partition's marks may have expired (kept in the
+        table too, so a worker that takes the partition over knows it)."""
+        known = self._forgotten.get(partition)
+        if known is None:
+            stored = self.state.get(f"{self.FORGOTTEN_PREFIX}{partition}")
+            if isinstance(stored, str):
+                known = self._forgotten[partition] = datetime.fromisoformat(stored)
+        return known
+
     def _observe(self, partition: int, band: int, low: datetime) -> None:
         bands = self._bands.get(partition)
         if bands is None:
@@ -224,6 +243,8 @@ class Decider:
         cutoff = marks.due() if marks is not None else None
         if cutoff is None:
             return
+        self._forgotten[partition] = cutoff
+        self.state[f"{self.FORGOTTEN_PREFIX}{partition}"] = cutoff.isoformat()
         known = self._progress.get(partition)
         committed = known.committed if known is not None else None
         for key, value in list(self.state.items()):

@@ -48,6 +48,11 @@ class Rereads:
         self.last_fetch = time.monotonic()
         self.last_stall_warning = 0.0
         self.last_rejoin = float("-inf")
+        # This generation's partitions that fetches have returned records for, and since when
+        # each partition with uncommitted messages has been waiting for its first.
+        self.generation: int | None = None
+        self.fetched: set[TP] = set()
+        self.unfetched_since: dict[TP, float] = {}
 
 
 def rereads(consumer: Any) -> Rereads:
@@ -238,6 +243,90 @@ def mark_absent(consumer: Any, tp: TP, start: int, first: int) -> None:
     acked_index.update(missing)
 
 
+def keep_uncommitted(consumer: Any, records: Mapping[Any, Any]) -> None:
+    """Let through fetched messages Faust would drop as already read although nothing has
+    acknowledged them and no commit covers them.
+
+    Faust drops a fetched message below the partition's read offset. A read offset left over
+    from before a rebalance (a partition revoked before its first commit and assigned again)
+    made a worker drop a whole partition it had to read again from its start: nothing was
+    acknowledged, so no hole at the head was ever seen, and the partition never committed. A
+    message between the committed offset and the read offset with no acknowledgement pending
+    is not in flight (a rebalance empties the streams): it must be read.
+    """
+    if getattr(consumer.app, "rebalancing", False):
+        return
+    for tp, fetched in records.items():
+        if not fetched:
+            continue
+        read = consumer._read_offset.get(tp)
+        first = fetched[0].offset
+        if read is None or first >= read or consumer._acked.get(tp):
+            continue
+        committed = consumer._committed_offset.get(tp)
+        head = committed if committed is not None else 0
+        if first < head:
+            continue  # below the commit: done before, Faust may drop them
+        log.warning(
+            "reading again messages Faust would drop as already read, though none was "
+            "acknowledged topic=%s partition=%d offsets=%d-%d",
+            tp.topic,
+            tp.partition,
+            first,
+            read,
+        )
+        consumer._read_offset[tp] = None
+
+
+NEVER_FETCHED_SECONDS = 60.0
+
+
+def check_unfetched(
+    consumer: Any, active: set[TP] | None, records: Mapping[Any, Any], now: float
+) -> None:
+    """Re-read a partition whose uncommitted messages no fetch of this generation returned.
+
+    After a rebalance a partition's fetch position should be its committed offset. A partition
+    assigned again before its first commit kept a position at its end instead: everything
+    in it had been read once, nothing was committed, and no fetch returned anything, so no
+    hole was ever seen and the partition never committed. A partition with messages above
+    its commit that no fetch has returned for ``NEVER_FETCHED_SECONDS`` since the rebalance is
+    sought back to its committed offset.
+    """
+    state = rereads(consumer)
+    generation = consumer.app.consumer_generation_id
+    if generation != state.generation:
+        state.generation, state.fetched, state.unfetched_since = generation, set(), {}
+    state.fetched.update(tp for tp, fetched in records.items() if fetched)
+    if getattr(consumer.app, "rebalancing", False):
+        return
+    for tp in consumer.assignment():
+        if tp in state.fetched or (active is not None and tp not in active):
+            state.unfetched_since.pop(tp, None)
+            continue
+        committed = consumer._committed_offset.get(tp)
+        try:
+            highwater = consumer.highwater(tp)
+        except (AssertionError, IllegalStateError, KeyError):
+            continue  # revoked meanwhile: the next rebalance reads it from its commit
+        if highwater is None or highwater <= (committed if committed is not None else 0):
+            state.unfetched_since.pop(tp, None)
+            continue
+        since = state.unfetched_since.setdefault(tp, now)
+        if now - since >= NEVER_FETCHED_SECONDS:
+            log.warning(
+                "a partition with uncommitted messages returned nothing since the rebalance; "
+                "reading it again from its committed offset topic=%s partition=%d "
+                "committed=%s highwater=%d",
+                tp.topic,
+                tp.partition,
+                committed,
+                highwater,
+            )
+            state.unfetched_since.pop(tp)
+            request_reread(consumer, tp)
+
+
 original_getmany = ThreadDelegateConsumer._getmany
 
 
@@ -248,6 +337,8 @@ async def getmany_with_rereads(
     await apply_rereads(self)
     records: Mapping[Any, Any] = await original_getmany(self, active_partitions, timeout)
     confirm_rereads(self, records)
+    keep_uncommitted(self, records)
+    check_unfetched(self, active_partitions, records, time.monotonic())
     return records
 
 

@@ -15,7 +15,7 @@ from sinks.bulk import Backoff
 from sinks.elasticsearch import ElasticsearchSink, article_version
 from tests.es_fakes import api_error
 from tests.es_support import FlakyBulk, alias_cleanup, enriched
-from wirehose.core.article import Article
+from wirehose.core.article import Article, DedupMark
 from wirehose.core.settings import Settings
 
 
@@ -154,3 +154,36 @@ def test_a_document_the_mapping_refuses_is_dead_lettered_the_rest_indexed(
     assert letter.reason == "es-strict_dynamic_mapping_exception"
     assert "unexpected_field" in letter.detail
     assert es.count(index=settings.index_alias)["count"] == 1
+
+
+def test_a_late_dedup_decision_fills_a_gap_but_never_overwrites_the_mark_decided_in_time(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    sink = sink_for(settings, es)
+    sink.setup()
+    in_time = article(processed_at=datetime(2024, 1, 1, tzinfo=UTC)).model_copy(
+        update={
+            "dedup": DedupMark(
+                is_canonical=False, duplicate_of="a" * 32, similarity=0.9, method="minhash"
+            )
+        }
+    )
+    # The same article redelivered after its decision expired: decided again, canonical, later.
+    redecided = in_time.model_copy(
+        update={
+            "dedup": DedupMark(is_canonical=True, method="none", late=True),
+            "processed_at": datetime(2024, 1, 9, tzinfo=UTC),
+        }
+    )
+    never_seen = article(2).model_copy(
+        update={"dedup": DedupMark(is_canonical=True, method="none", late=True)}
+    )
+    sink.add(in_time)
+    assert sink.flush() == []
+    sink.add(redecided)
+    sink.add(never_seen)
+    assert sink.flush() == []
+    assert (sink.stats.indexed, sink.stats.conflicts) == (2, 1)
+    kept = es.get(index=settings.index_alias, id=in_time.article_id)["_source"]
+    assert (kept["is_canonical"], kept["duplicate_of"]) == (False, "a" * 32)
+    assert es.get(index=settings.index_alias, id=never_seen.article_id)["_source"]["is_canonical"]

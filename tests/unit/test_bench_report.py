@@ -129,7 +129,8 @@ def test_dedup_state_counts_every_partitions_copy_of_an_entry() -> None:
     assert one.articles == four.articles == 60
     # An article is filed on every bands partition that owns one of its buckets.
     assert four.entries_bytes > 2 * one.entries_bytes
-    assert four.decisions_bytes == one.decisions_bytes
+    # Decisions are kept once per article; only each partition's expiry cutoff is extra.
+    assert 0 <= four.decisions_bytes - one.decisions_bytes <= 4 * 64
     measured = results(dedup_state=four.as_dict())
     assert verdicts(measured)["dedup table bytes per article"]["target"] == "<= 1024"
     assert f"{four.as_dict()['state_bytes_per_article']} bytes per article" in markdown(measured)

@@ -259,3 +259,19 @@ def test_a_copy_goes_downstream_with_its_original_and_its_re_marks_follow_it() -
     remarks = {out.article_id: out for out in outputs if isinstance(out, Remark)}
     assert remarks[copy.article_id].mark.duplicate_of == earlier.article_id
     assert cluster.decider.route(copy.article_id) == original.article_id
+
+
+def test_an_article_decided_again_after_its_mark_expired_is_marked_late() -> None:
+    docs = sorted(load_corpus(CORPUS), key=lambda d: event_time(d.article))
+    cluster = Cluster(2)
+    first = [cluster.run(doc.article) for doc in docs]
+    assert not any(out.dedup is not None and out.dedup.late for out in first)
+    forgotten = [d.article for d in docs if d.article.article_id not in cluster.state]
+    assert forgotten  # the window moved past the first articles
+    again = cluster.run(forgotten[0])  # a redelivery, long after: decided against less state
+    assert again.dedup is not None
+    assert again.dedup.late
+    assert cluster.decider.forgotten_before(0) is not None
+    # The cutoff is in the table: a worker taking the partition over knows it too.
+    successor = Decider(cluster.state, window=WINDOW)
+    assert successor.forgotten_before(0) == cluster.decider.forgotten_before(0)

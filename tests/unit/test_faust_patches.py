@@ -20,9 +20,12 @@ from processors.worker import base as faust_base
 from processors.worker import patches as faust_patches
 from processors.worker.patches import check_targets, install, strict_new_offset
 from processors.worker.rereads import (
+    NEVER_FETCHED_SECONDS,
     apply_rereads,
+    check_unfetched,
     confirm_rereads,
     getmany_with_rereads,
+    keep_uncommitted,
     request_reread,
     rereads,
 )
@@ -362,3 +365,55 @@ def test_install_routes_fetches_through_the_rereads() -> None:
 
     install()
     assert ThreadDelegateConsumer._getmany is getmany_with_rereads
+
+
+def test_an_uncommitted_partition_is_not_dropped_as_already_read() -> None:
+    # Read up to 90 before a rebalance, never committed, assigned again and fetched from 0.
+    consumer = RereadingConsumer(None, [])
+    consumer._read_offset[TP] = 90
+    keep_uncommitted(consumer, {TP: [_record(0), _record(1)]})
+    assert consumer._read_offset[TP] is None  # Faust's drain loop now delivers 0, 1, ...
+
+
+def test_messages_below_the_commit_or_with_acks_pending_are_left_to_faust() -> None:
+    below = RereadingConsumer(50, [])
+    below._read_offset[TP] = 90
+    keep_uncommitted(below, {TP: [_record(40)]})
+    assert below._read_offset[TP] == 90
+    pending = RereadingConsumer(None, [5])
+    pending._read_offset[TP] = 90
+    keep_uncommitted(pending, {TP: [_record(0)]})
+    assert pending._read_offset[TP] == 90  # a hole at the head: the re-read path handles it
+    rebalancing = RereadingConsumer(None, [])
+    rebalancing.app.rebalancing = True
+    rebalancing._read_offset[TP] = 90
+    keep_uncommitted(rebalancing, {TP: [_record(0)]})
+    assert rebalancing._read_offset[TP] == 90
+
+
+def test_a_partition_no_fetch_returns_is_read_again_from_its_commit() -> None:
+    consumer = RereadingConsumer(None, [])
+    consumer.highwater = lambda tp: 91  # type: ignore[attr-defined]
+    check_unfetched(consumer, {TP}, {}, now=100.0)
+    assert TP not in rereads(consumer).pending  # a rebalance's first fetches take a moment
+    check_unfetched(consumer, {TP}, {}, now=100.0 + NEVER_FETCHED_SECONDS)
+    assert TP in rereads(consumer).pending
+    asyncio.run(apply_rereads(consumer))
+    assert consumer.sought == {TP: 0}
+
+
+def test_a_fetched_caught_up_or_paused_partition_is_left_alone() -> None:
+    fetched = RereadingConsumer(None, [])
+    fetched.highwater = lambda tp: 91  # type: ignore[attr-defined]
+    check_unfetched(fetched, {TP}, {TP: [_record(0)]}, now=0.0)
+    check_unfetched(fetched, {TP}, {}, now=NEVER_FETCHED_SECONDS * 2)
+    caught_up = RereadingConsumer(91, [])
+    caught_up.highwater = lambda tp: 91  # type: ignore[attr-defined]
+    check_unfetched(caught_up, {TP}, {}, now=0.0)
+    check_unfetched(caught_up, {TP}, {}, now=NEVER_FETCHED_SECONDS * 2)
+    paused = RereadingConsumer(None, [])
+    paused.highwater = lambda tp: 91  # type: ignore[attr-defined]
+    check_unfetched(paused, set(), {}, now=0.0)
+    check_unfetched(paused, set(), {}, now=NEVER_FETCHED_SECONDS * 2)
+    for consumer in (fetched, caught_up, paused):
+        assert TP not in rereads(consumer).pending

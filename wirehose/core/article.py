@@ -102,6 +102,13 @@ class DedupMark(BaseModel):
     duplicate_of: str | None = None
     similarity: float | None = Field(None, ge=0.0, le=1.0)
     method: str | None = Field(None, description="exact, minhash or none")
+    late: bool = Field(
+        False,
+        description="Decided after the dedup state this article needed may have been "
+        "forgotten: a redelivery of an article decided long ago, or an article later than "
+        "WIREHOSE_DEDUP_LATENESS_HOURS. Such a decision is written to the index only where the "
+        "article has no document yet, so it never overwrites the mark decided in time.",
+    )
 
 
 class LanguageMark(BaseModel):
