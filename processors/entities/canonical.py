@@ -22,6 +22,10 @@ Rules, in order (each one fixes a mistake seen on real news text):
    lone surname drops its particle ("al-Sisi" and "Sisi" are one).
 6. An acronym the article defines ("the European Community (EC)") is the name it stands for.
 7. Within one article a canonical value gets one label: the majority of its mentions.
+
+These rules are written for English text: titles, articles, possessives, country names and
+aliases are English words. Pipelines for other languages go through
+:mod:`processors.entities.neutral`, which applies only the rules that hold in any language.
 """
 
 from __future__ import annotations
@@ -173,12 +177,15 @@ class _Work:
     name: str
 
 
-def _people(works: Sequence[_Work]) -> dict[str, str]:
-    """Surname key -> the article's full name for it, if the article is unambiguous about it."""
+def people_by_surname(named: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Surname key -> the article's full name for it, if the article is unambiguous about it.
+
+    ``named`` holds one article's (label, name) pairs.
+    """
     by_surname: dict[str, Counter[str]] = defaultdict(Counter)
-    for work in works:
-        if work.label == "PERSON" and len(work.name.split()) >= 2:
-            by_surname[surname_key(work.name)][work.name] += 1
+    for label, name in named:
+        if label == "PERSON" and len(name.split()) >= 2:
+            by_surname[surname_key(name)][name] += 1
     people = {}
     for key, names in by_surname.items():
         firsts = {fold_name(name).split()[0] for name in names}
@@ -290,7 +297,7 @@ def canonicalize(
         if (full := acronyms.get(fold_name(name))) is not None:
             name, label = full, _label_of(full, mentions, label)
         works.append(_Work(m, label, strip_titles(name) if label == "PERSON" else name))
-    people = _people(works)
+    people = people_by_surname((w.label, w.name) for w in works)
     body_names = {fold_name(w.name) for w in works if w.mention.field == "body"}
     for work in works:
         if work.label == "PERSON":
@@ -303,7 +310,7 @@ def canonicalize(
         # No relabelling from the cross-article map: "Apple" next to a learned "Fiona Apple"
         # shows why a label change needs evidence from the article itself.
     entities = [_entity(work, people, aliases) for work in works]
-    return _vote_labels(entities)
+    return vote_labels(entities)
 
 
 def _label_of(name: str, mentions: Sequence[Mention], default: str) -> str:
@@ -340,7 +347,7 @@ def _without_particle(surname: str) -> str:
     return surname
 
 
-def _vote_labels(entities: list[Entity]) -> list[Entity]:
+def vote_labels(entities: list[Entity]) -> list[Entity]:
     """Give every mention of one canonical value the label most of its mentions have."""
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     for entity in entities:

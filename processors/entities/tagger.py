@@ -11,6 +11,12 @@ A copy of an article (dedup marked it ``duplicate_of`` another) mostly has the s
 :meth:`EntityTagger.tag_from_canonical` re-anchors the canonical article's entities in the copy
 by string search instead of running NER again, and declines (returns None) when too many of
 them cannot be found, i.e. when the texts differ enough that NER is worth its price.
+
+A pipeline for another language (``WIREHOSE_SPACY_MODELS``) is loaded with only what its NER
+reads (``exclude``: :func:`processors.entities.components.ner_exclude`), its labels are read as ours
+(``rules.LABEL_ALIASES``: PER is PERSON, MISC is dropped) and its entities take the
+language-neutral canonical forms of :mod:`processors.entities.neutral`; the English rules of
+:mod:`processors.entities.canonical` apply to English pipelines only.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from typing import TYPE_CHECKING
 
 from processors.entities.canonical import AliasMap, Field, Mention, canonicalize, full_names
 from processors.entities.model import load_pipeline
-from processors.entities.rules import NAMED_LABELS
+from processors.entities.neutral import canonicalize_neutral
+from processors.entities.rules import LABEL_ALIASES, NAMED_LABELS
 from wirehose.core.article import Article, Entity
 
 if TYPE_CHECKING:
@@ -55,14 +62,17 @@ class EntityTagger:
         labels: Iterable[str] = NAMED_LABELS,
         batch_size: int = 32,
         max_chars: int = 1_000_000,
+        exclude: Sequence[str] = NER_EXCLUDE,
     ) -> None:
-        self.nlp = nlp if nlp is not None else load_pipeline(model, NER_EXCLUDE)
+        self.nlp = nlp if nlp is not None else load_pipeline(model, tuple(exclude))
         # spaCy refuses texts over max_length; the sink already drops bodies over max_chars.
         self.nlp.max_length = max(self.nlp.max_length, max_chars + 1)
         self.aliases = aliases if aliases is not None else AliasMap()
         self.learn = learn
         self.labels = frozenset(labels)
         self.batch_size = batch_size
+        # The canonical rules read English words; other languages get the neutral ones.
+        self._canonicalize = canonicalize if self.language == "en" else canonicalize_neutral
 
     @property
     def language(self) -> str:
@@ -88,11 +98,12 @@ class EntityTagger:
 
     def _mentions(self, doc: Doc, field: Field) -> Iterable[Mention]:
         for ent in doc.ents:
-            if ent.label_ in self.labels:
-                yield Mention(field, ent.start_char, ent.end_char, ent.text, ent.label_)
+            label = LABEL_ALIASES.get(ent.label_, ent.label_)
+            if label in self.labels:
+                yield Mention(field, ent.start_char, ent.end_char, ent.text, label)
 
     def _finish(self, article: Article, mentions: Sequence[Mention]) -> Article:
-        entities = canonicalize(mentions, self.aliases, dict(_fields(article)))
+        entities = self._canonicalize(mentions, self.aliases, dict(_fields(article)))
         if self.learn:
             self.aliases.observe(full_names(entities))
         log.debug("tagged article id=%s entities=%d", article.article_id, len(entities))

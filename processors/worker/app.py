@@ -57,10 +57,13 @@ from sinks.elasticsearch import ElasticsearchSink
 from wirehose.core import metrics
 from wirehose.core.article import Article, event_time
 from wirehose.core.deadletter import DeadLetter
-from wirehose.core.errors import DropArticle
+from wirehose.core.errors import ConfigError, DropArticle
 from wirehose.core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# spaCy's language code of a multi-language pipeline (xx_ent_wiki_sm): right for any language.
+MULTILINGUAL = "xx"
 
 
 def ner_languages(model_language: str) -> frozenset[str]:
@@ -77,15 +80,43 @@ def ner_languages(model_language: str) -> frozenset[str]:
 
 
 def build_steps(settings: Settings) -> list[Step]:
-    """The tagging steps, in order: language, entities (for the model's language), stamp."""
+    """The tagging steps, in order: language, entities (a pipeline per language), stamp.
+
+    ``Settings.spacy_model`` tags its own language and ``und``; each pipeline of
+    ``Settings.spacy_models`` tags the language it is named for, loaded with only what its NER
+    reads. ``ConfigError`` when a language would have two pipelines or a pipeline is for
+    another language than the one it is named for.
+    """
     # lazy: spaCy takes seconds to import, and only the tagging process needs it
+    from processors.entities.components import ner_exclude
     from processors.entities.tagger import EntityTagger
     from processors.entities.tagging import CopyAwareTagger
 
     tagger = EntityTagger(settings.spacy_model, max_chars=settings.max_body_chars)
+    languages = ner_languages(tagger.language)
+    others: dict[str, EntityTagger] = {}
+    for language, model in settings.spacy_models_by_language.items():
+        if language in languages:
+            raise ConfigError(
+                f"WIREHOSE_SPACY_MODELS names {model} for {language}, which "
+                f"WIREHOSE_SPACY_MODEL ({settings.spacy_model}) already tags"
+            )
+        other = EntityTagger(model, max_chars=settings.max_body_chars, exclude=ner_exclude(model))
+        if other.language not in {language, MULTILINGUAL}:
+            raise ConfigError(
+                f"WIREHOSE_SPACY_MODELS names {model} for {language}, but it is a "
+                f"{other.language} pipeline"
+            )
+        others[language] = other
+    log.info(
+        "entity pipelines model=%s languages=%s others=%s",
+        settings.spacy_model,
+        ",".join(sorted(languages)),
+        ",".join(f"{code}={settings.spacy_models_by_language[code]}" for code in others) or "-",
+    )
     return [
         LanguageStep(LanguageDetector()),
-        CopyAwareTagger(tagger, languages=ner_languages(tagger.language)),
+        CopyAwareTagger(tagger, languages=languages, others=others),
         Stamp(),
     ]
 

