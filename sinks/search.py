@@ -170,15 +170,21 @@ def build_search(request: SearchRequest) -> dict[str, Any]:
         if request.sort == "relevance" and has_text
         else by_date
     )
-    aggs: dict[str, Any] = {
-        name: {"terms": {"field": field_name, "size": request.facet_size}}
-        for name, field_name in FACET_FIELDS.items()
-    }
-    aggs["stories"]["aggs"] = {
-        "headline": {
-            "top_hits": {"size": 3, "sort": [{"date": {"order": "asc"}}], "_source": ["title"]}
+    aggs: dict[str, Any] = {}
+    if request.facet_size > 0:  # a terms aggregation of size 0 is an error, not "no facets"
+        aggs = {
+            name: {"terms": {"field": field_name, "size": request.facet_size}}
+            for name, field_name in FACET_FIELDS.items()
         }
-    }
+        aggs["stories"]["aggs"] = {
+            "headline": {
+                "top_hits": {
+                    "size": 3,
+                    "sort": [{"date": {"order": "asc"}}],
+                    "_source": ["title"],
+                }
+            }
+        }
     aggs["story_count"] = {"cardinality": {"field": "story_key"}}
     body: dict[str, Any] = {
         "query": _query(request, canonical_only=not request.include_duplicates),

@@ -114,6 +114,13 @@ def test_facet_counts_count_the_matching_canonical_articles(settings: Settings) 
     assert labels["s-hot"] == E.title
 
 
+def test_no_facets_asked_gives_hits_and_no_facets(settings: Settings) -> None:
+    result = search(settings, SearchRequest(query="Hamas", facet_size=0))
+    assert result.facets == {}
+    assert ids(result)  # the hits are still there
+    assert result.stories == 2
+
+
 def test_with_duplicates_and_without_collapse_every_copy_is_a_row(settings: Settings) -> None:
     result = search(
         settings, SearchRequest(query="Hamas", include_duplicates=True, collapse=False, size=20)
