@@ -30,6 +30,7 @@ from kafka import KafkaProducer
 
 from processors.dedup.detector import WireCopyDetector
 from processors.topology import create_topics, topic_names
+from tests import stalls
 from tests.corpus.archive import Item, archive, arrival, reference_order
 from wirehose.core.article import Article
 from wirehose.core.clients import kafka_access
@@ -153,9 +154,13 @@ def wait_drained(
         if streak >= 2:
             return
         time.sleep(2.0)
+    behind = stuck(settings, ids, es)
+    stacks = stalls.capture(procs, logs, "contract-" + settings.app_id)
     raise AssertionError(
         f"the pipeline did not drain within {DEADLINE:.0f}s\n"
-        + stuck(settings, ids, es)
+        + behind
+        + "\n"
+        + stacks
         + "\n"
         + tails(logs)
     )
