@@ -53,6 +53,7 @@ from processors.worker.health import install_health
 from processors.worker.instrument import ObservedSink
 from processors.worker.stories import install_stories
 from processors.worker.tag_runner import TagRunner
+from processors.worker.watchdog import install_loop_watch
 from sinks.elasticsearch import ElasticsearchSink
 from wirehose.core import metrics
 from wirehose.core.article import Article, event_time
@@ -262,4 +263,5 @@ def create_app(
             sink.close()
 
     install_health(app, settings)  # /metrics, /live, /ready on the worker's web port
+    install_loop_watch(app)  # logs where the event loop is stuck, should it ever block
     return app

@@ -33,6 +33,8 @@ from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import ThreadDelegateConsumer
 from faust.types import TP
 
+from processors.worker import watchdog
+
 log = logging.getLogger(__name__)
 
 
@@ -48,11 +50,6 @@ class Rereads:
         self.last_fetch = time.monotonic()
         self.last_stall_warning = 0.0
         self.last_rejoin = float("-inf")
-        # This generation's partitions that fetches have returned records for, and since when
-        # each partition with uncommitted messages has been waiting for its first.
-        self.generation: int | None = None
-        self.fetched: set[TP] = set()
-        self.unfetched_since: dict[TP, float] = {}
 
 
 def rereads(consumer: Any) -> Rereads:
@@ -278,55 +275,6 @@ def keep_uncommitted(consumer: Any, records: Mapping[Any, Any]) -> None:
         consumer._read_offset[tp] = None
 
 
-NEVER_FETCHED_SECONDS = 60.0
-
-
-def check_unfetched(
-    consumer: Any, active: set[TP] | None, records: Mapping[Any, Any], now: float
-) -> None:
-    """Re-read a partition whose uncommitted messages no fetch of this generation returned.
-
-    After a rebalance a partition's fetch position should be its committed offset. A partition
-    assigned again before its first commit kept a position at its end instead: everything
-    in it had been read once, nothing was committed, and no fetch returned anything, so no
-    hole was ever seen and the partition never committed. A partition with messages above
-    its commit that no fetch has returned for ``NEVER_FETCHED_SECONDS`` since the rebalance is
-    sought back to its committed offset.
-    """
-    state = rereads(consumer)
-    generation = consumer.app.consumer_generation_id
-    if generation != state.generation:
-        state.generation, state.fetched, state.unfetched_since = generation, set(), {}
-    state.fetched.update(tp for tp, fetched in records.items() if fetched)
-    if getattr(consumer.app, "rebalancing", False):
-        return
-    for tp in consumer.assignment():
-        if tp in state.fetched or (active is not None and tp not in active):
-            state.unfetched_since.pop(tp, None)
-            continue
-        committed = consumer._committed_offset.get(tp)
-        try:
-            highwater = consumer.highwater(tp)
-        except (AssertionError, IllegalStateError, KeyError):
-            continue  # revoked meanwhile: the next rebalance reads it from its commit
-        if highwater is None or highwater <= (committed if committed is not None else 0):
-            state.unfetched_since.pop(tp, None)
-            continue
-        since = state.unfetched_since.setdefault(tp, now)
-        if now - since >= NEVER_FETCHED_SECONDS:
-            log.warning(
-                "a partition with uncommitted messages returned nothing since the rebalance; "
-                "reading it again from its committed offset topic=%s partition=%d "
-                "committed=%s highwater=%d",
-                tp.topic,
-                tp.partition,
-                committed,
-                highwater,
-            )
-            state.unfetched_since.pop(tp)
-            request_reread(consumer, tp)
-
-
 original_getmany = ThreadDelegateConsumer._getmany
 
 
@@ -338,7 +286,7 @@ async def getmany_with_rereads(
     records: Mapping[Any, Any] = await original_getmany(self, active_partitions, timeout)
     confirm_rereads(self, records)
     keep_uncommitted(self, records)
-    check_unfetched(self, active_partitions, records, time.monotonic())
+    watchdog.check_partitions(self, time.monotonic(), reread=request_reread)
     return records
 
 

@@ -20,15 +20,14 @@ from processors.worker import base as faust_base
 from processors.worker import patches as faust_patches
 from processors.worker.patches import check_targets, install, strict_new_offset
 from processors.worker.rereads import (
-    NEVER_FETCHED_SECONDS,
     apply_rereads,
-    check_unfetched,
     confirm_rereads,
     getmany_with_rereads,
     keep_uncommitted,
     request_reread,
     rereads,
 )
+from processors.worker.watchdog import CHECK_EVERY_SECONDS, STALLED_SECONDS, check_partitions
 from wirehose.core.errors import IncompatibleDependency
 from wirehose.core.settings import Settings
 
@@ -391,29 +390,65 @@ def test_messages_below_the_commit_or_with_acks_pending_are_left_to_faust() -> N
     assert rebalancing._read_offset[TP] == 90
 
 
-def test_a_partition_no_fetch_returns_is_read_again_from_its_commit() -> None:
-    consumer = RereadingConsumer(None, [])
-    consumer.highwater = lambda tp: 91  # type: ignore[attr-defined]
-    check_unfetched(consumer, {TP}, {}, now=100.0)
-    assert TP not in rereads(consumer).pending  # a rebalance's first fetches take a moment
-    check_unfetched(consumer, {TP}, {}, now=100.0 + NEVER_FETCHED_SECONDS)
+def watched(committed: int | None, *, highwater: int = 91) -> Any:
+    """A consumer behind its end, as the partition watchdog sees it."""
+    consumer = RereadingConsumer(committed, [])
+    consumer.highwater = lambda tp: highwater  # type: ignore[attr-defined]
+    consumer.app.topics = SimpleNamespace(acks_enabled_for=lambda topic: topic == TP.topic)
+    consumer._paused_partitions = set()
+    consumer._buffered_partitions = set()
+    consumer._active_partitions = {TP}
+    consumer._unacked_messages = set()
+    consumer.on_buffer_drop = lambda tp: consumer._active_partitions.add(tp)
+    return consumer
+
+
+def watch(consumer: Any, *times: float) -> None:
+    for now in times:
+        check_partitions(consumer, now, reread=request_reread)
+
+
+def test_a_partition_whose_commit_stands_still_with_nothing_in_flight_is_read_again() -> None:
+    consumer = watched(None)
+    watch(consumer, 100.0, 100.0 + STALLED_SECONDS - 1)
+    assert TP not in rereads(consumer).pending  # a slow stage is not a stall
+    watch(consumer, 100.0 + STALLED_SECONDS + CHECK_EVERY_SECONDS)
     assert TP in rereads(consumer).pending
     asyncio.run(apply_rereads(consumer))
     assert consumer.sought == {TP: 0}
 
 
-def test_a_fetched_caught_up_or_paused_partition_is_left_alone() -> None:
-    fetched = RereadingConsumer(None, [])
-    fetched.highwater = lambda tp: 91  # type: ignore[attr-defined]
-    check_unfetched(fetched, {TP}, {TP: [_record(0)]}, now=0.0)
-    check_unfetched(fetched, {TP}, {}, now=NEVER_FETCHED_SECONDS * 2)
-    caught_up = RereadingConsumer(91, [])
-    caught_up.highwater = lambda tp: 91  # type: ignore[attr-defined]
-    check_unfetched(caught_up, {TP}, {}, now=0.0)
-    check_unfetched(caught_up, {TP}, {}, now=NEVER_FETCHED_SECONDS * 2)
-    paused = RereadingConsumer(None, [])
-    paused.highwater = lambda tp: 91  # type: ignore[attr-defined]
-    check_unfetched(paused, set(), {}, now=0.0)
-    check_unfetched(paused, set(), {}, now=NEVER_FETCHED_SECONDS * 2)
-    for consumer in (fetched, caught_up, paused):
+def test_a_moving_caught_up_busy_or_changelog_partition_is_left_alone() -> None:
+    moving = watched(10)
+    caught_up = watched(91)
+    busy = watched(10)
+    busy._unacked_messages = [SimpleNamespace(tp=FaustTP(TP.topic, 0), acked=False)]
+    changelog = watched(None)
+    changelog.app.topics = SimpleNamespace(acks_enabled_for=lambda topic: False)
+    standby = watched(None)
+    standby._paused_partitions = {TP}
+    for consumer in (moving, caught_up, busy, changelog, standby):
+        watch(consumer, 0.0)
+        if consumer is moving:
+            consumer._committed_offset[TP] = 20
+        watch(consumer, STALLED_SECONDS * 2)
         assert TP not in rereads(consumer).pending
+
+
+def test_a_partition_left_out_of_fetching_by_an_empty_buffer_fetches_again() -> None:
+    consumer = watched(None)
+    consumer._active_partitions.discard(TP)
+    consumer._buffered_partitions.add(TP)
+    watch(consumer, 0.0, STALLED_SECONDS + CHECK_EVERY_SECONDS)
+    assert TP in consumer._active_partitions
+    assert TP in rereads(consumer).pending
+
+
+def test_a_rebalance_starts_the_watch_afresh() -> None:
+    consumer = watched(None)
+    watch(consumer, 0.0)
+    consumer.app.rebalancing = True
+    watch(consumer, STALLED_SECONDS)
+    consumer.app.rebalancing = False
+    watch(consumer, STALLED_SECONDS + CHECK_EVERY_SECONDS)
+    assert TP not in rereads(consumer).pending  # the clock restarted at the rebalance
