@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from processors.pipeline import BatchResult, EnrichmentPipeline, RawRecord, Step, Validate
 from wirehose.core.logs import configure
@@ -27,6 +28,10 @@ from wirehose.core.settings import Settings
 log = logging.getLogger(__name__)
 
 StepsFactory = Callable[[Settings], Sequence[Step]]
+
+# New NER processes started for one batch whose processes keep dying: a batch that kills
+# its process every time (a pathological article) must fail, not loop forever.
+POOL_RESTARTS = 2
 
 _pipeline: EnrichmentPipeline | None = None
 
@@ -68,21 +73,43 @@ class TagRunner:
         self._factory = factory
         self._executor: Executor
         if subprocess:
-            # spawn, not fork: the worker has live threads (Kafka clients) a fork would copy mid-lock.
-            self._executor = ProcessPoolExecutor(
-                max_workers=settings.ner_processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_child,
-                initargs=(settings, factory, os.getpid()),
-            )
+            self._executor = self._pool()
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tag")
 
+    def _pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the worker has live threads (Kafka clients) a fork would copy mid-lock.
+        return ProcessPoolExecutor(
+            max_workers=self._settings.ner_processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_child,
+            initargs=(self._settings, self._factory, os.getpid()),
+        )
+
     async def run(self, records: list[RawRecord]) -> BatchResult:
         loop = asyncio.get_running_loop()
-        if self.subprocess:
-            return await loop.run_in_executor(self._executor, _run_in_child, records)
-        return await loop.run_in_executor(self._executor, self._run_here, records)
+        if not self.subprocess:
+            return await loop.run_in_executor(self._executor, self._run_here, records)
+        for attempt in range(1, POOL_RESTARTS + 2):
+            executor = self._executor
+            try:
+                return await loop.run_in_executor(executor, _run_in_child, records)
+            except BrokenProcessPool:
+                # A child killed from outside (the OOM killer, an operator) breaks the whole
+                # pool for good. Without a new one the tag stage would fail every batch from
+                # now on while the worker looked alive; the batch itself is not at fault.
+                if attempt > POOL_RESTARTS:
+                    raise
+                if self._executor is executor:  # another batch may have replaced it already
+                    log.warning(
+                        "an NER process died; starting new ones and running the batch again "
+                        "attempt=%d records=%d",
+                        attempt,
+                        len(records),
+                    )
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self._executor = self._pool()
+        raise AssertionError("unreachable: the loop returns or raises")
 
     def _run_here(self, records: list[RawRecord]) -> BatchResult:
         if self._local is None:  # built on first use so spaCy loads only in a worker

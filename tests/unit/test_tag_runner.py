@@ -74,3 +74,39 @@ def test_a_thread_runner_is_one_process_whatever_the_setting(tmp_path: Any) -> N
         runner.close()
     assert runner.processes == 1
     assert [a.article_id for a in result.articles] == [f"{1:032x}"]
+
+
+class DieOnce:
+    """Kills its own process on the first article it sees after ``marker`` is created."""
+
+    step_id = "die-once"
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def process(self, article: Article) -> Article:
+        if not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(9)  # as the OOM killer would: no exception, no clean-up
+        return article
+
+
+class StepsThatDieOnce:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __call__(self, settings: Settings) -> Sequence[Step]:
+        return [DieOnce(self.marker)]
+
+
+def test_a_killed_ner_process_is_replaced_and_the_batch_runs_again(tmp_path: Any) -> None:
+    settings = Settings(home=tmp_path, ner_processes=1)
+    runner = TagRunner(settings, StepsThatDieOnce(str(tmp_path / "died")), subprocess=True)
+    try:
+        result = asyncio.run(runner.run([record(1), record(2)]))
+        again = asyncio.run(runner.run([record(3)]))  # the new pool keeps serving
+    finally:
+        runner.close()
+    assert (tmp_path / "died").exists()  # the first process really died
+    assert [a.article_id for a in result.articles] == [f"{1:032x}", f"{2:032x}"]
+    assert [a.article_id for a in again.articles] == [f"{3:032x}"]
