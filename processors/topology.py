@@ -77,7 +77,10 @@ TOPICS = (
     ),
     TopicSpec("alert-matches", "story key: every match of one story meets one alert state"),
     TopicSpec(
-        "alerts", "delivery id (alert, story, kind, article)", setting="topic_alerts", read=False
+        "alerts",
+        "delivery id, in the partition of its story's matches (read back after a crash)",
+        setting="topic_alerts",
+        read=False,
     ),
 )
 
@@ -85,7 +88,11 @@ TABLES = (
     TableSpec("dedup-entries", "bands partition:article_id", help="packed shingles, buckets"),
     TableSpec("dedup-decisions", "article_id", help="pending partials, then the mark"),
     TableSpec("story-members", "article_id", "one", help="StoryFeatures in the story window"),
-    TableSpec("alert-fired", "alert and story key", help="which alerts fired for which stories"),
+    TableSpec(
+        "alert-fired",
+        "alert and story key; per partition, how far the alerts topic is recorded",
+        help="which alerts fired for which stories",
+    ),
 )
 
 

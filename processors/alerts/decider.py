@@ -1,14 +1,18 @@
 """Once per story: which matches of an alert deliver, and what the state remembers.
 
 State, per (alert, story) pair that has fired, under ``pair_key``: ``{"p": partition, "first":
-article_id, "updates": [article_id, ...], "when": newest event time, "o": offset}``. JSON
-values, reassigned on each change so that a changelog-backed table records them.
+article_id, "updates": [article_id, ...], "when": newest event time, "o": offset}`` (``first``
+is ``None`` for a pair restored from an update alone). JSON values, reassigned on each change
+so that a changelog-backed table records them. The same table holds each partition's mark
+(``processors.alerts.recovery``), which is not a pair.
 
 Deciding is two steps, as in the dedup decider: ``decide`` returns the delivery to send, and
 ``settle`` (called once the delivery is acknowledged by Kafka) records it. Recorded earlier, a
 crash between the two would leave a pair marked as fired whose delivery never went out, and
 the redelivered match would then deliver nothing: an alert lost for good. Recorded after, the
-same crash makes the redelivered match deliver again, with the same ``delivery_id``.
+same crash leaves a delivery on the alerts topic that the state lacks; ``restore`` records it
+when the worker reads the topic back on recovery (``processors.alerts.recovery``), so the
+redelivered match finds its pair and delivers nothing.
 """
 
 from __future__ import annotations
@@ -81,6 +85,42 @@ class OncePerStory:
             return
         key, value = unsettled
         self.state[key] = value
+
+    def restore(self, delivery: Delivery, *, partition: int, offset: int | None) -> bool:
+        """Record ``delivery``, found on the alerts topic, as made: the settle a crash lost
+        (``processors.alerts.recovery``). ``False`` when the state has it already.
+
+        The alerts topic is newer than the state it is restored into: a ``new_story`` replaces
+        whatever the pair held (it can only have fired anew after being forgotten), and a
+        ``story_update`` whose pair is gone records the update without its first article.
+        """
+        key = pair_key(delivery.alert, delivery.story_id)
+        current = self.state.get(key)
+        article_id = str(delivery.article["article_id"])
+        when = str(delivery.article["date"])
+        if current is not None and (
+            article_id == current["first"] or article_id in current["updates"]
+        ):
+            return False
+        if delivery.kind == NEW_STORY:
+            value = {"p": partition, "first": article_id, "updates": [], "when": when, "o": offset}
+        elif current is None:
+            value = {
+                "p": partition,
+                "first": None,
+                "updates": [article_id],
+                "when": when,
+                "o": offset,
+            }
+        else:
+            value = {
+                **current,
+                "updates": [*current["updates"], article_id],
+                "when": max(current["when"], when, key=datetime.fromisoformat),
+                "o": offset,
+            }
+        self.state[key] = value
+        return True
 
     def expire(self, partition: int, *, committed: int | None) -> int:
         """Forget this partition's pairs quiet for longer than ``keep``; how many went.

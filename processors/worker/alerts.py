@@ -15,10 +15,17 @@ or worker its article came through. The logic is in ``processors.alerts``.
 Delivery, as everywhere in the worker: concurrency 1, a batch acknowledged only after its
 matches are sent, and Faust flushes the producer (sends and changelog writes) before it commits
 an offset; a crash replays the unacknowledged tail. ``alerts-decide`` handles one match at a
-time, sends its delivery, waits until Kafka has acknowledged it, and only then records the pair
-as fired (``OncePerStory.settle``). So a replayed match finds its pair recorded and delivers
-nothing - except after a crash in the moment between that acknowledgement and the changelog
-write, when the delivery goes out a second time with the same ``delivery_id``.
+time, sends its delivery (to the alerts partition of its matches partition, with a header
+naming the match), waits until Kafka has acknowledged it, and only then records the pair as
+fired (``OncePerStory.settle``) and moves the partition's mark past it. Recorded first, a crash
+in between would lose the alert; recorded after, a crash in between (or before the match's
+offset is committed) leaves the delivery on the topic without its pair in the table. So before
+it decides the first match of a partition it has been given (at start, and after every
+rebalance), the agent reads that partition's deliveries back from the mark to the end of the
+alerts topic and restores the pairs the table lacks (``processors.alerts.recovery``): the
+replayed match finds its pair and delivers nothing. Every delivery reaches the alerts topic
+once, as long as one worker at a time decides for a partition (a worker that lost its
+partitions without noticing, and still sends, is not fenced off: that needs Kafka transactions).
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from processors.alerts.decider import OncePerStory
 from processors.alerts.messages import Candidate
+from processors.alerts.recovery import DeliveryRecovery
 from processors.worker.base import Fronts, batches, faust_table, faust_topic, record_of
+from processors.worker.sent_tail import SentTail
 from sinks.alerts import AlertStore
 from sinks.bulk import Backoff, is_transient
 from sinks.document import to_document
@@ -153,29 +162,47 @@ def install_alerts(app: faust.App, settings: Settings, *, source: faust.TopicT) 
 
     @app.agent(matches, name="alerts-decide", concurrency=1)
     async def alerts_decide(stream: faust.StreamT[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        closed = threading.Event()
+        tail = SentTail(settings, closed)
         decider: OncePerStory | None = None
+        recovery: DeliveryRecovery | None = None
         fronts = Fronts(app)
-        async for event in stream.events():
-            if decider is None:
-                # Built on the first event: by then Faust has recovered the table.
-                decider = OncePerStory(fired, keep=keep)
-            message = event.message
-            candidate = Candidate.from_bytes(message.value)
-            delivery = decider.decide(candidate, partition=message.partition, offset=message.offset)
-            if delivery is not None:
-                sent = await deliveries.send(
-                    key=delivery.delivery_id.encode(), value=delivery.to_bytes()
-                )
-                await sent  # acknowledged by Kafka before the pair is recorded as fired
-                decider.settle(delivery)
-                log.info(
-                    "alert fired alert=%s story=%s kind=%s article=%s delivery=%s",
-                    delivery.alert, delivery.story_id, delivery.kind,
-                    candidate.article_id, delivery.delivery_id,
-                )  # fmt: skip
-            decider.expire(
-                message.partition, committed=fronts.committed(message.topic, message.partition)
-            )
+        try:
+            async for event in stream.events():
+                if decider is None or recovery is None:
+                    # Built on the first event: by then Faust has recovered the table.
+                    decider = OncePerStory(fired, keep=keep)
+                    recovery = DeliveryRecovery(decider, source=matches.get_topic_name())
+                message = event.message
+                partition = message.partition
+                if recovery.due(partition, message.generation_id):
+                    # Before deciding: deliveries a crash left without their pair go in first.
+                    count = await loop.run_in_executor(None, tail.count)
+                    starts = recovery.read_from(partition, count)
+                    records, ends = await loop.run_in_executor(None, tail.read, starts)
+                    recovery.restore(partition, records, ends)
+                candidate = Candidate.from_bytes(message.value)
+                delivery = decider.decide(candidate, partition=partition, offset=message.offset)
+                if delivery is not None:
+                    sent = await deliveries.send(
+                        key=delivery.delivery_id.encode(),
+                        value=delivery.to_bytes(),
+                        partition=recovery.target(partition),
+                        headers=[recovery.header(partition, message.offset)],
+                    )
+                    stored = await sent  # acknowledged by Kafka before the pair is recorded
+                    decider.settle(delivery)
+                    recovery.settled(partition, stored.partition, stored.offset)
+                    log.info(
+                        "alert fired alert=%s story=%s kind=%s article=%s delivery=%s",
+                        delivery.alert, delivery.story_id, delivery.kind,
+                        candidate.article_id, delivery.delivery_id,
+                    )  # fmt: skip
+                decider.expire(partition, committed=fronts.committed(message.topic, partition))
+        finally:
+            closed.set()  # a read-back still retrying in its thread gives up
+            tail.close()
 
     return {
         "agents": (alerts_match, alerts_decide),
