@@ -5,7 +5,7 @@ running worker processes. Before the test tears them down this asks each one for
 tasks (SIGUSR1: the worker prints every task's stack to its log) and, when ``py-spy`` is
 installed, takes every thread's Python stack from outside, which works even when the event loop
 itself is blocked and cannot answer a signal. Everything goes into the test's log directory and
-is kept under ``WIREHOSE_INCIDENTS`` (default ``~/.cache/wirehose/incidents``), since pytest
+is kept (``keep``, also for runs that fail otherwise) under ``WIREHOSE_INCIDENTS`` (default ``~/.cache/wirehose/incidents``), since pytest
 removes old temporary directories.
 """
 
@@ -49,6 +49,13 @@ def capture(procs: Sequence[Any], logs: Path, name: str) -> str:
         (logs / f"py-spy-worker{n}.txt").write_text(text)
         summary.append(f"--- py-spy worker{n}\n{_main_thread(text)}")
     time.sleep(3.0)  # the task dump is written by the worker's own event loop
+    summary.append(f"logs and stacks kept in {keep(logs, name)}")
+    return "\n".join(summary)
+
+
+def keep(logs: Path, name: str) -> Path:
+    """Copy a failed run's logs where pytest's clean-up of old temporary directories won't
+    reach them; returns where."""
     kept = (
         Path(
             os.environ.get("WIREHOSE_INCIDENTS", Path.home() / ".cache" / "wirehose" / "incidents")
@@ -56,8 +63,7 @@ def capture(procs: Sequence[Any], logs: Path, name: str) -> str:
         / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
     shutil.copytree(logs, kept, ignore=shutil.ignore_patterns("*.sock"), dirs_exist_ok=True)
-    summary.append(f"logs and stacks kept in {kept}")
-    return "\n".join(summary)
+    return kept
 
 
 def _main_thread(dump: str, limit: int = 40) -> str:

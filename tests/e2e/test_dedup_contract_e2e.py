@@ -244,7 +244,8 @@ def test_indexed_marks_equal_the_reference_detector(
     )
     assert not differing, (
         f"{len(differing)} of {len(ids)} marks differ from the reference "
-        f"(indexed, reference): {differing}"
+        f"(indexed, reference): {differing}\n"
+        f"logs kept in {stalls.keep(tmp_path, 'contract-marks-' + settings.app_id)}"
     )
     assert copies >= len(ids) // 5  # the archive exercises copies, not only originals
 
