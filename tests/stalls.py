@@ -4,9 +4,9 @@ A pipeline that never drains fails its test by deadline, and by then the only ev
 running worker processes. Before the test tears them down this asks each one for its asyncio
 tasks (SIGUSR1: the worker prints every task's stack to its log) and, when ``py-spy`` is
 installed, takes every thread's Python stack from outside, which works even when the event loop
-itself is blocked and cannot answer a signal. Everything goes into the test's log directory and
-is kept (``keep``, also for runs that fail otherwise) under ``WIREHOSE_INCIDENTS`` (default ``~/.cache/wirehose/incidents``), since pytest
-removes old temporary directories.
+itself is blocked and cannot answer a signal. Everything goes into the test's log directory.
+``keep`` copies a failed run's logs (stalled or not) under ``WIREHOSE_INCIDENTS`` (default
+``~/.cache/wirehose/incidents``), since pytest removes old temporary directories.
 """
 
 from __future__ import annotations
