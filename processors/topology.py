@@ -56,6 +56,9 @@ class TableSpec:
     key: str
     width: Width = "all"
     help: str = ""
+    # "json": JSON keys and values; "binary": keys and values are bytes the stage encodes itself
+    # (the dedup tables' compact records, processors.dedup.wire)
+    encoding: Literal["json", "binary"] = "json"
 
     def changelog(self, settings: Settings) -> str:
         return f"{settings.app_id}-{self.name}-changelog"
@@ -67,7 +70,7 @@ class TableSpec:
 TOPICS = (
     TopicSpec("raw", "article_id (any producer)", setting="topic_raw"),
     TopicSpec("articles", "article_id, in the partition of its raw record: one origin each"),
-    TopicSpec("dedup-bands", "article_id, in the partition that owns the LSH bucket"),
+    TopicSpec("dedup-bands", "none (the probe names its article): the LSH bucket's partition"),
     TopicSpec("dedup-verdicts", "article_id: an article, its partials, backfills"),
     TopicSpec("deduped", "article_id; re-marks follow their article"),
     TopicSpec("stories", "article_id; one partition, every article meets every story", "one"),
@@ -85,8 +88,12 @@ TOPICS = (
 )
 
 TABLES = (
-    TableSpec("dedup-entries", "bands partition:article_id", help="packed shingles, buckets"),
-    TableSpec("dedup-decisions", "article_id", help="pending partials, then the mark"),
+    TableSpec(
+        "dedup-entries", "bands partition:article_id", help="sketch, buckets", encoding="binary"
+    ),
+    TableSpec(
+        "dedup-decisions", "article_id", help="pending partials, then the mark", encoding="binary"
+    ),
     TableSpec("story-members", "article_id", "one", help="StoryFeatures in the story window"),
     TableSpec(
         "alert-fired",

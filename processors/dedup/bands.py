@@ -13,7 +13,16 @@ from processors.dedup.detector import (
     Watermarks,
 )
 from processors.dedup.messages import Probe, Table, backfill_message, partial_message
-from processors.dedup.store import Entry, remove_member
+from processors.dedup.store import (
+    Buckets,
+    Entry,
+    add_member,
+    entry_from_bytes,
+    entry_to_bytes,
+    members_of,
+    remove_member,
+)
+from processors.dedup.wire import pack_id, unpack_id
 from processors.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -32,12 +41,12 @@ class TableDedupStore:
 
     def __init__(self, entries: Table, partition: int) -> None:
         self.entries = entries
-        self.prefix = f"{partition}:"
-        self._buckets: dict[str, list[str]] = {}
+        self.prefix = partition.to_bytes(2, "big")
+        self._buckets: Buckets = {}
         self._ranks: dict[str, tuple[datetime, str]] = {}
         self._best: dict[str, tuple[datetime, str]] = {}
         filed = [
-            Entry.model_validate(raw)
+            entry_from_bytes(unpack_id(key[len(self.prefix) :]), raw)
             for key, raw in list(entries.items())
             if key.startswith(self.prefix)
         ]
@@ -49,13 +58,11 @@ class TableDedupStore:
         if entry.best is not None:
             self._best[entry.article_id] = entry.best
         for bucket in entry.bucket_keys:
-            members = self._buckets.setdefault(bucket, [])
-            if entry.article_id not in members:
-                members.append(entry.article_id)
+            add_member(self._buckets, bucket, entry.article_id)
 
     def get(self, article_id: str) -> Entry | None:
-        raw = self.entries.get(self.prefix + article_id)
-        return None if raw is None else Entry.model_validate(raw)
+        raw = self.entries.get(self.prefix + pack_id(article_id))
+        return None if raw is None else entry_from_bytes(article_id, raw)
 
     def rank(self, article_id: str) -> tuple[datetime, str] | None:
         return self._ranks.get(article_id)
@@ -71,18 +78,18 @@ class TableDedupStore:
             self._best[article_id] = rank
 
     def put(self, entry: Entry) -> None:
-        key = self.prefix + entry.article_id
+        key = self.prefix + pack_id(entry.article_id)
         if key in self.entries:
             return
-        self.entries[key] = entry.model_dump(mode="json")
+        self.entries[key] = entry_to_bytes(entry)
         self._file(entry)
 
-    def members(self, bucket_key: str) -> tuple[str, ...]:
-        return tuple(self._buckets.get(bucket_key, ()))
+    def members(self, bucket_key: int) -> tuple[str, ...]:
+        return members_of(self._buckets, bucket_key)
 
-    def bucket_members(self) -> dict[str, tuple[str, ...]]:
+    def bucket_members(self) -> dict[int, tuple[str, ...]]:
         """Every bucket and its members (for tests and diagnostics)."""
-        return {key: tuple(ids) for key, ids in self._buckets.items()}
+        return {key: members_of(self._buckets, key) for key in self._buckets}
 
     def expire(self, before: datetime) -> int:
         old = [article_id for article_id, rank in self._ranks.items() if rank[0] < before]
@@ -94,7 +101,7 @@ class TableDedupStore:
                 continue
             for bucket in entry.bucket_keys:
                 remove_member(self._buckets, bucket, article_id)
-            del self.entries[self.prefix + article_id]
+            del self.entries[self.prefix + pack_id(article_id)]
         return len(old)
 
 
@@ -188,7 +195,8 @@ class BandWorker:
             article_id=probe.article_id,
             when=probe.when,
             bucket_keys=probe.keys,
-            shingles=probe.shingles,
+            sketch=probe.sketch,
+            size=probe.size,
         )
         found = index.find(entry)
         index.add(entry, found)  # idempotent: a redelivered probe is not filed twice

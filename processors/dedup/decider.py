@@ -5,11 +5,11 @@ See ``processors.dedup`` for how the three stages fit together.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from processors.dedup.decisions import ARTICLE_SUFFIX, DecisionTable
 from processors.dedup.detector import (
     CANONICAL,
     Watermarks,
@@ -17,7 +17,8 @@ from processors.dedup.detector import (
     decide,
     mark_article,
 )
-from processors.dedup.messages import Remark, Table, match_from_json
+from processors.dedup.messages import Remark, Table, decode_verdict, match_from_json
+from processors.dedup.wire import micros
 from processors.progress import Progress
 from wirehose.core.article import Article, DedupMark, event_time
 
@@ -41,7 +42,8 @@ def _better(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any
 class Decider:
     """Stage 3: collect an article and its partials; decide; remember the mark; re-mark.
 
-    State per article_id (JSON values, reassigned on each change so the changelog has them):
+    State per article_id (reassigned on each change so the changelog has them; stored as
+    compact records by ``processors.dedup.decisions.DecisionTable``):
     pending ``{"p", "when", "parts", "partials", "extra", "ao"}``, then decided ``{"p", "when",
     "mark", "to", "route", "ao"}`` (``to``: the rank the mark points at, its own for a
     canonical, and whether by exact text; ``route``: see ``route``; ``ao``: the offset of the
@@ -56,10 +58,13 @@ class Decider:
     ``settle`` (called once that is safely in Kafka) records the mark and lets the held
     article go. Recorded any earlier, a crash between the two would leave a mark whose article
     never went out, and the redelivered message would then be ignored: the article or its new
-    mark lost for good. Until settled, a redelivery simply decides again, the same way.
+    mark lost for good. Until settled, a redelivery simply decides again, the same way. The
+    worker settles a batch of decisions at once, after Kafka has all their output; within the
+    batch, a decision not yet settled counts as taken, so a backfill behind it re-marks it
+    rather than deciding it a second time.
     """
 
-    ARTICLE_SUFFIX = "#article"
+    ARTICLE_SUFFIX = ARTICLE_SUFFIX
 
     def __init__(
         self,
@@ -69,7 +74,8 @@ class Decider:
         lateness: timedelta = timedelta(hours=72),
         origins: int = 1,
     ) -> None:
-        self.state, self.window, self.lateness, self.origins = state, window, lateness, origins
+        self.state = DecisionTable(state)
+        self.window, self.lateness, self.origins = window, lateness, origins
         # Per verdicts partition, the progress each bands partition reported in its partials.
         self._bands: dict[int, Watermarks] = {}
         self._progress: dict[int, Progress] = {}
@@ -98,7 +104,7 @@ class Decider:
         progress.commit(committed)
         if progress.done(offset):
             return None
-        raw = json.loads(message)
+        raw = decode_verdict(message)
         kind, key = raw["kind"], raw["id"]
         low = raw.get("low") if kind == "partial" else None
         progress.see(
@@ -108,7 +114,11 @@ class Decider:
         )
         for band, reported in progress.released.items():
             self._observe(partition, int(band), reported)  # type: ignore[call-overload]
-        current = dict(self.state.get(key) or {"p": partition, "partials": {}})
+        unsettled = self._unsettled.get(key)
+        if unsettled is not None:  # decided, its output not yet in Kafka: decided all the same
+            current = dict(unsettled[1])
+        else:
+            current = dict(self.state.get(key) or {"p": partition, "partials": {}})
         if "mark" in current:
             if kind == "article":
                 mark = DedupMark(**current["mark"])
@@ -247,12 +257,13 @@ class Decider:
         self.state[f"{self.FORGOTTEN_PREFIX}{partition}"] = cutoff.isoformat()
         known = self._progress.get(partition)
         committed = known.committed if known is not None else None
-        for key, value in list(self.state.items()):
+        before = micros(cutoff)
+        # A held article is not scanned; it goes when its article is decided.
+        for key, p, when, offset in self.state.scan():
             if (
-                isinstance(value, dict)  # a held article is a string; it goes when decided
-                and value.get("p") == partition
-                and "when" in value
-                and datetime.fromisoformat(value["when"]) < cutoff
-                and ("ao" not in value or (committed is not None and value["ao"] < committed))
+                p == partition
+                and when is not None
+                and when < before
+                and (offset is None or (committed is not None and offset < committed))
             ):
                 del self.state[key]

@@ -6,11 +6,14 @@ Three steps, cheapest first:
    twins are matches without verification (but the search goes on, see ``CandidateIndex``).
 2. **Candidates**: MinHash LSH over 5-word shingles proposes articles that share a band bucket.
    LSH only *proposes*; its false positives and its estimate never decide anything.
-3. **Verification** on the stored shingle-hash sets decides: Jaccard, and containment of the
-   smaller set in the larger, because an outlet that runs only the first half of a story has a
-   Jaccard near 0.5 with its original but a containment near 1.0. Containment counts only when
-   the smaller text is at least ``min_length_ratio`` of the larger and ``min_containment_shingles``
-   long, so that a two-sentence brief quoting a story's lead is not called a copy of it.
+3. **Verification** on the stored sketches decides: Jaccard, estimated from 1024 one-bit
+   MinHashes (``processors.dedup.sign.sketch``), and containment of the smaller shingle set in
+   the larger, derived from that estimate and the two set sizes, because an outlet that runs
+   only the first half of a story has a Jaccard near 0.5 with its original but a containment
+   near 1.0. Containment counts only when the smaller text is at least ``min_length_ratio`` of
+   the larger and ``min_containment_shingles`` long, so that a two-sentence brief quoting a
+   story's lead is not called a copy of it. ``verify`` computes the same on the full shingle
+   sets, exactly: it is what the quality benchmark measures the estimate against.
 
 The canonical of a group of copies is its earliest member by ``(event time, article_id)``
 (``wirehose.core.article.event_time``), not the first to arrive, so the marks do not depend on
@@ -26,7 +29,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from processors.dedup.sign import EXACT_PREFIX, Signature, Signer
+from processors.dedup.sign import Signature, Signer, is_exact, sketch_jaccard
 from processors.dedup.store import DedupStore, Entry, InMemoryDedupStore
 from wirehose.core.article import Article, DedupMark, content_hash, event_time
 from wirehose.core.settings import Settings
@@ -39,6 +42,7 @@ __all__ = [
     "WireCopyDetector",
     "combine",
     "decide",
+    "estimate",
     "verify",
 ]
 
@@ -67,6 +71,25 @@ def verify(
     jaccard = common / (len(a) + len(b) - common)
     containment = common / len(small)
     usable = len(small) >= min_containment_shingles and len(small) >= min_length_ratio * len(large)
+    return Similarity(jaccard, containment, max(jaccard, containment) if usable else jaccard)
+
+
+def estimate(
+    a: Entry,
+    b: Entry,
+    *,
+    min_containment_shingles: int = 25,
+    min_length_ratio: float = 0.3,
+) -> Similarity:
+    """``verify`` from two entries' sketches and sizes: the Jaccard estimate, and the
+    containment that estimate implies (``|A & B| = J (|A| + |B|) / (1 + J)``)."""
+    if not a.size or not b.size:
+        return Similarity(0.0, 0.0, 0.0)
+    jaccard = sketch_jaccard(int.from_bytes(a.sketch, "big"), int.from_bytes(b.sketch, "big"))
+    small, large = min(a.size, b.size), max(a.size, b.size)
+    common = min(float(small), jaccard * (a.size + b.size) / (1.0 + jaccard))
+    containment = common / small
+    usable = small >= min_containment_shingles and small >= min_length_ratio * large
     return Similarity(jaccard, containment, max(jaccard, containment) if usable else jaccard)
 
 
@@ -221,7 +244,16 @@ class CandidateIndex:
     min_containment_shingles: int = 25
     min_length_ratio: float = 0.3
 
-    def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
+    def similarity(self, a: Entry, b: Entry) -> Similarity:
+        return estimate(
+            a,
+            b,
+            min_containment_shingles=self.min_containment_shingles,
+            min_length_ratio=self.min_length_ratio,
+        )
+
+    def exact_similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
+        """What ``similarity`` estimates, computed on the full shingle sets (measurement)."""
         return verify(
             a,
             b,
@@ -233,7 +265,7 @@ class CandidateIndex:
         """Earlier-ranked candidates are verified best rank first, up to the first match (in a
         stream that arrives in order, the original: one verification per copy); later-ranked
         ones (out-of-order arrivals) are all verified, since each may have to be re-pointed."""
-        exact_keys = {k for k in entry.bucket_keys if k.startswith(EXACT_PREFIX)}
+        exact_keys = {k for k in entry.bucket_keys if is_exact(k)}
         twins: set[str] = set()
         ids: dict[str, None] = {}
         for key in entry.bucket_keys:
@@ -279,7 +311,7 @@ class CandidateIndex:
         other = self.store.get(other_id)
         if other is None:
             return None
-        score = self.similarity(entry.shingles, other.shingles).score
+        score = self.similarity(entry, other).score
         if score < self.threshold:
             return None
         return Match(rank[1], rank, score, "minhash")
@@ -339,8 +371,11 @@ class WireCopyDetector:
             lateness=timedelta(hours=settings.dedup_lateness_hours),
         )
 
-    def similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
+    def similarity(self, a: Entry, b: Entry) -> Similarity:
         return self.index.similarity(a, b)
+
+    def exact_similarity(self, a: tuple[int, ...], b: tuple[int, ...]) -> Similarity:
+        return self.index.exact_similarity(a, b)
 
     def process(self, article: Article) -> Article:
         return mark_article(article, self.classify(article).mark)
@@ -364,13 +399,14 @@ class WireCopyDetector:
         )
 
 
-def new_entry(article: Article, signature: Signature, keys: Sequence[str] | None = None) -> Entry:
+def new_entry(article: Article, signature: Signature, keys: Sequence[int] | None = None) -> Entry:
     """The state entry for ``article``, filed under ``keys`` (default: all its buckets)."""
     return Entry(
         article_id=article.article_id,
         when=event_time(article),
         bucket_keys=tuple(signature.bucket_keys if keys is None else keys),
-        shingles=signature.shingles,
+        sketch=signature.sketch,
+        size=signature.size,
     )
 
 

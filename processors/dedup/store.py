@@ -5,32 +5,23 @@ on changelog-backed Faust tables in the worker (a restarted or rebalanced worker
 what it saw). The interface is deliberately small - put, get, bucket members, expire - because
 every operation has to be cheap on a Kafka-backed key/value table too.
 
-An ``Entry`` holds what verification needs without the article text: the sorted 32-bit shingle
-hashes (about 4 bytes per word of story text), the bucket keys it is filed under and the mark it
-was given, so that a redelivered article gets the same mark again.
+An ``Entry`` holds what verification needs without the article text: the article's sketch
+(``processors.dedup.sign.sketch``, 128 bytes whatever the article's length) and its number of
+shingles, the bucket keys it is filed under and the mark it was given, so that a redelivered
+article gets the same mark again. In a table it is stored as ``entry_to_bytes`` writes it.
 """
 
 from __future__ import annotations
 
-import base64
 import heapq
-import struct
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict
 
+from processors.dedup.sign import EXACT_BIT, SKETCH_BYTES
+from processors.dedup.wire import Reader, Writer
 from wirehose.core.article import DedupMark
-
-
-def pack_hashes(values: tuple[int, ...]) -> str:
-    """32-bit hashes as base64 of big-endian words: ~5.3 characters each instead of ~11 in JSON."""
-    return base64.b64encode(struct.pack(f">{len(values)}I", *values)).decode("ascii")
-
-
-def unpack_hashes(text: str) -> tuple[int, ...]:
-    raw = base64.b64decode(text.encode("ascii"))
-    return struct.unpack(f">{len(raw) // 4}I", raw)
 
 
 class Entry(BaseModel):
@@ -40,8 +31,9 @@ class Entry(BaseModel):
 
     article_id: str
     when: datetime  # wirehose.core.article.event_time(article)
-    bucket_keys: tuple[str, ...]  # the exact and band buckets it is filed under in this store
-    shingles: tuple[int, ...]
+    bucket_keys: tuple[int, ...]  # the exact and band buckets it is filed under in this store
+    sketch: bytes  # processors.dedup.sign.sketch of its shingles
+    size: int  # how many distinct shingles it has
     # The mark it was given; None in a band partition of the worker, which only proposes and
     # verifies (the mark is decided where all partitions' matches meet, see processors.worker.dedup).
     mark: DedupMark | None = None
@@ -54,23 +46,89 @@ class Entry(BaseModel):
         """Canonical order: earliest event time first, then the smallest id (total, stable)."""
         return (self.when, self.article_id)
 
-    @field_serializer("shingles")
-    def _pack(self, value: tuple[int, ...]) -> str:
-        return pack_hashes(value)
 
-    @field_validator("shingles", mode="before")
-    @classmethod
-    def _unpack(cls, value: Any) -> Any:
-        return unpack_hashes(value) if isinstance(value, str) else value
+_HAS_BEST, _HAS_EXACT = 1, 2
 
 
-def remove_member(buckets: dict[str, list[str]], bucket_key: str, article_id: str) -> None:
+def entry_to_bytes(entry: Entry) -> bytes:
+    """A bands partition's entry as its table stores it (the id is in the table key; a bands
+    entry carries no mark): about 200 bytes for 16 band keys."""
+    if entry.mark is not None:
+        raise ValueError("a stored bands entry carries no mark")
+    exact = [key for key in entry.bucket_keys if key >= EXACT_BIT]
+    bands = [key for key in entry.bucket_keys if key < EXACT_BIT]
+    flags = (_HAS_BEST if entry.best is not None else 0) | (_HAS_EXACT if exact else 0)
+    out = Writer().u8(flags).time(entry.when).varint(entry.size)
+    if entry.best is not None:
+        out.time(entry.best[0]).ident(entry.best[1])
+    if exact:
+        out.u64(exact[0] - EXACT_BIT)
+    out.u8(len(bands))
+    for key in bands:
+        out.u32(key)
+    return out.raw(entry.sketch).done()
+
+
+def entry_from_bytes(article_id: str, data: bytes) -> Entry:
+    """The entry ``entry_to_bytes`` stored for ``article_id``."""
+    read = Reader(data)
+    flags = read.u8()
+    when = read.time()
+    size = read.varint()
+    best = (read.time(), read.ident()) if flags & _HAS_BEST else None
+    keys = [EXACT_BIT + read.u64()] if flags & _HAS_EXACT else []
+    keys.extend(read.u32() for _ in range(read.u8()))
+    sketch = read.raw(SKETCH_BYTES)
+    return Entry.model_construct(
+        article_id=article_id,
+        when=when,
+        bucket_keys=tuple(keys),
+        sketch=sketch,
+        size=size,
+        mark=None,
+        best=best,
+    )
+
+
+# Bucket -> members: one member as its id, several as a list. Nearly every band bucket holds
+# one article (a band is shared by copies only), and a list per bucket was most of the memory
+# the index took.
+Buckets = dict[int, "str | list[str]"]
+
+
+def members_of(buckets: Buckets, bucket_key: int) -> tuple[str, ...]:
+    """The ids filed under ``bucket_key``, in the order they were filed."""
+    ids = buckets.get(bucket_key)
+    if ids is None:
+        return ()
+    return (ids,) if isinstance(ids, str) else tuple(ids)
+
+
+def add_member(buckets: Buckets, bucket_key: int, article_id: str) -> None:
+    """File ``article_id`` under ``bucket_key`` (once)."""
+    ids = buckets.get(bucket_key)
+    if ids is None:
+        buckets[bucket_key] = article_id
+    elif isinstance(ids, str):
+        if ids != article_id:
+            buckets[bucket_key] = [ids, article_id]
+    elif article_id not in ids:
+        ids.append(article_id)
+
+
+def remove_member(buckets: Buckets, bucket_key: int, article_id: str) -> None:
     """Take ``article_id`` out of ``buckets[bucket_key]``; drop the bucket once it is empty."""
     ids = buckets.get(bucket_key)
-    if ids is not None and article_id in ids:
-        ids.remove(article_id)
-        if not ids:
+    if ids is None:
+        return
+    if isinstance(ids, str):
+        if ids == article_id:
             del buckets[bucket_key]
+        return
+    if article_id in ids:
+        ids.remove(article_id)
+        if len(ids) == 1:
+            buckets[bucket_key] = ids[0]
 
 
 class DedupStore(Protocol):
@@ -84,12 +142,12 @@ class DedupStore(Protocol):
         """Remember ``entry`` and file its id under each of its bucket keys (idempotent)."""
         ...
 
-    def members(self, bucket_key: str) -> tuple[str, ...]:
+    def members(self, bucket_key: int) -> tuple[str, ...]:
         """Ids filed under ``bucket_key``, in the order they were filed."""
         ...
 
     def rank(self, article_id: str) -> tuple[datetime, str] | None:
-        """The stored entry's rank without decoding its shingles (``None`` when unknown)."""
+        """The stored entry's rank without decoding it (``None`` when unknown)."""
         ...
 
     def best(self, article_id: str) -> tuple[datetime, str] | None:
@@ -110,7 +168,7 @@ class InMemoryDedupStore:
 
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
-        self._buckets: dict[str, list[str]] = {}
+        self._buckets: Buckets = {}
         self._by_time: list[tuple[datetime, str]] = []  # heap, so expiry costs what it removes
 
     def __len__(self) -> int:
@@ -126,10 +184,10 @@ class InMemoryDedupStore:
             return
         heapq.heappush(self._by_time, (entry.when, entry.article_id))
         for key in entry.bucket_keys:
-            self._buckets.setdefault(key, []).append(entry.article_id)
+            add_member(self._buckets, key, entry.article_id)
 
-    def members(self, bucket_key: str) -> tuple[str, ...]:
-        return tuple(self._buckets.get(bucket_key, ()))
+    def members(self, bucket_key: int) -> tuple[str, ...]:
+        return members_of(self._buckets, bucket_key)
 
     def rank(self, article_id: str) -> tuple[datetime, str] | None:
         entry = self._entries.get(article_id)
@@ -147,7 +205,7 @@ class InMemoryDedupStore:
     def bucket_count(self) -> int:
         return len(self._buckets)
 
-    def bucket_keys(self) -> tuple[str, ...]:
+    def bucket_keys(self) -> tuple[int, ...]:
         return tuple(self._buckets)
 
     def expire(self, before: datetime) -> int:

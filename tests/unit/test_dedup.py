@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from processors.dedup.detector import CANONICAL, WireCopyDetector, verify
-from processors.dedup.store import Entry, InMemoryDedupStore
+from processors.dedup.detector import CANONICAL, WireCopyDetector, estimate, new_entry, verify
+from processors.dedup.sign import EXACT_BIT, sketch
+from processors.dedup.store import Entry, InMemoryDedupStore, entry_from_bytes, entry_to_bytes
 from wirehose.core.article import Article
 from wirehose.core.settings import Settings
 
@@ -93,9 +95,14 @@ def test_first_half_copy_is_a_duplicate_by_containment_not_jaccard() -> None:
     mark = detector.process(article(half, url="b", minutes=10)).dedup
     assert mark is not None
     assert mark.duplicate_of == original.article_id
-    sim = verify(detector.signer.sign(article(half, url="x")).shingles,
-                 detector.signer.sign(original).shingles)  # fmt: skip
-    assert sim.jaccard < 0.8 <= sim.containment == mark.similarity
+    copy, source = article(half, url="x"), original
+    sim = verify(detector.signer.sign(copy).shingles, detector.signer.sign(source).shingles)
+    assert sim.jaccard < 0.8 <= sim.containment
+    estimated = estimate(
+        new_entry(copy, detector.signer.sign(copy)), new_entry(source, detector.signer.sign(source))
+    )
+    assert estimated.jaccard < 0.8 <= estimated.containment == mark.similarity
+    assert estimated.containment == pytest.approx(sim.containment, abs=0.1)
 
 
 def test_a_short_brief_quoting_a_long_story_is_not_its_copy() -> None:
@@ -216,14 +223,43 @@ def test_verify_computes_exact_jaccard_and_guarded_containment() -> None:
     assert verify((), big).score == 0.0
 
 
-def test_entry_round_trips_with_packed_shingles() -> None:
+def _entry(hashes: tuple[int, ...], article_id: str = "ab" * 8) -> Entry:
+    return Entry(
+        article_id=article_id, when=T0, bucket_keys=(), sketch=sketch(hashes), size=len(hashes)
+    )
+
+
+def test_the_sketch_estimate_follows_the_exact_similarity() -> None:
+    rng = random.Random(5)
+    for jaccard in (0.1, 0.5, 0.8, 0.95):
+        size = 300
+        common = round(2 * size * jaccard / (1 + jaccard))
+        errors = []
+        for _ in range(20):
+            pool = rng.sample(range(2**32), 2 * size - common)
+            a, b = tuple(pool[:size]), tuple(pool[:common] + pool[size:])
+            errors.append(estimate(_entry(a), _entry(b)).jaccard - verify(a, b).jaccard)
+        assert abs(sum(errors) / len(errors)) < 0.02, jaccard  # no bias
+        assert max(abs(e) for e in errors) < 0.1, jaccard  # ~4 sd of 1024 one-bit MinHashes
+    same = tuple(range(100))
+    assert estimate(_entry(same), _entry(same)).score == 1.0
+    half = estimate(_entry(same), _entry(same[:50]))  # contained: J 0.5, containment 1
+    assert half.jaccard == pytest.approx(0.5, abs=0.1)
+    assert half.score == pytest.approx(1.0, abs=0.1)
+    assert estimate(_entry(()), _entry(same)).score == 0.0
+
+
+def test_entry_round_trips_through_its_table_record() -> None:
     entry = Entry(
         article_id="ab" * 8,
         when=T0,
-        bucket_keys=("x:00", "b0:11"),
-        shingles=(1, 2, 4_294_967_295),
-        mark=CANONICAL,
+        bucket_keys=(EXACT_BIT + 7, *range(16)),
+        sketch=sketch((1, 2, 4_294_967_295)),
+        size=3,
+        best=(T0 - timedelta(hours=1), "cd" * 8),
     )
-    data = entry.model_dump_json()
-    assert "4294967295" not in data  # packed, not a JSON list of numbers
-    assert Entry.model_validate_json(data) == entry
+    data = entry_to_bytes(entry)
+    assert len(data) <= 240  # 128 bytes of sketch, 4 per band key, 8 for the exact key, best 26
+    assert entry_from_bytes(entry.article_id, data) == entry
+    with pytest.raises(ValueError, match="no mark"):
+        entry_to_bytes(entry.model_copy(update={"mark": CANONICAL}))

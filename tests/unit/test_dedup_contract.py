@@ -50,8 +50,8 @@ class Simulated:
         self.partitions = partitions
         self.rng = random.Random(seed)
         self.signer = Signer()
-        self.entries: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
+        self.entries: dict[bytes, bytes] = {}
+        self.state: dict[bytes, bytes] = {}
         self.bands = BandWorker(
             self.entries, threshold=0.8, window=WINDOW, lateness=LATENESS, origins=partitions
         )

@@ -11,13 +11,13 @@ import random
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from processors.dedup.bands import BandWorker
 from processors.dedup.decider import Decider
 from processors.dedup.detector import CANONICAL, WireCopyDetector
 from processors.dedup.messages import Probe, Remark, article_message, probes, route, route_partition
 from processors.dedup.sign import Signer, bucket_partition
+from processors.dedup.wire import unpack_id
 from wirehose.bench.dedup_quality import load_corpus
 from wirehose.core.article import Article, event_time
 
@@ -31,11 +31,12 @@ class Cluster:
     def __init__(self, partitions: int, *, lateness: timedelta = timedelta(0)) -> None:
         self.partitions = partitions
         self.signer = Signer()
-        self.entries: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
+        self.entries: dict[bytes, bytes] = {}
+        self.table: dict[bytes, bytes] = {}  # the decisions table, as its changelog has it
         self.generation = 0
         self.bands = BandWorker(self.entries, threshold=0.8, window=WINDOW, lateness=lateness)
-        self.decider = Decider(self.state, window=WINDOW, lateness=lateness)
+        self.decider = Decider(self.table, window=WINDOW, lateness=lateness)
+        self.state = self.decider.state  # the same table, decoded
 
     def bucket_members(self) -> dict[str, set[str]]:
         """partition:bucket -> members, as the band indexes hold them (rebuilt if needed)."""
@@ -148,7 +149,7 @@ def test_a_crash_before_the_marked_article_is_out_does_not_lose_it() -> None:
         assert cluster.decide(0, partial) is None
     decided = cluster.decider.handle(0, partials[-1])  # decided, never settled: then the crash
     assert isinstance(decided, Article)
-    restarted = Decider(cluster.state, window=WINDOW)  # state as the changelog has it
+    restarted = Decider(cluster.table, window=WINDOW)  # state as the changelog has it
     again = restarted.handle(0, partials[-1])  # the uncommitted last partial comes again
     assert isinstance(again, Article)
     assert again.dedup == decided.dedup
@@ -169,15 +170,13 @@ def test_band_and_decider_state_expire_with_the_window() -> None:
         1 for d in docs if d.article.published_at and newest - d.article.published_at <= WINDOW
     )
     ids_per_partition: dict[str, set[str]] = defaultdict(set)
-    for key in cluster.entries:
-        partition, article_id = key.split(":", 1)
-        ids_per_partition[partition].add(article_id)
+    for packed in cluster.entries:  # partition (2 bytes), then the packed article id
+        ids_per_partition[str(int.from_bytes(packed[:2], "big"))].add(unpack_id(packed[2:]))
     # Expiry sweeps in 1/24-window steps, so a little more than the window may be kept.
     assert all(len(ids) < len(docs) for ids in ids_per_partition.values())
     assert live <= len(cluster.state) < len(docs)
     for key, members in cluster.bucket_members().items():
-        partition = key.split(":", 1)[0]
-        assert set(members) <= ids_per_partition[partition]
+        assert set(members) <= ids_per_partition[key.split(":", 1)[0]]
 
 
 def test_a_late_original_re_marks_the_copies_decided_before_it() -> None:
@@ -273,5 +272,39 @@ def test_an_article_decided_again_after_its_mark_expired_is_marked_late() -> Non
     assert again.dedup.late
     assert cluster.decider.forgotten_before(0) is not None
     # The cutoff is in the table: a worker taking the partition over knows it too.
-    successor = Decider(cluster.state, window=WINDOW)
+    successor = Decider(cluster.table, window=WINDOW)
     assert successor.forgotten_before(0) == cluster.decider.forgotten_before(0)
+
+
+def test_a_batch_decided_at_once_writes_only_its_decisions() -> None:
+    # The decide agent defers table changes to the end of its batch: an article decided within
+    # the batch it arrived in reaches the changelog once, as its mark, never as held.
+    docs = load_corpus(CORPUS)
+    cluster = Cluster(3)
+    message, routed = cluster.sign(docs[0].article)
+    partials = [m for p, probe in routed.items() for m in cluster.band(p, probe)]
+    written: list[bytes] = []
+
+    class Logged(dict[bytes, bytes]):
+        def __setitem__(self, key: bytes, value: bytes) -> None:
+            written.append(key)
+            super().__setitem__(key, value)
+
+    table = Logged()
+    decider = Decider(table, window=WINDOW)
+    decider.state.defer()
+    outputs = [decider.handle(0, m) for m in [message, *partials]]
+    decided = [out for out in outputs if out is not None]
+    assert len(decided) == 1
+    assert not table
+    decider.settle(decided[0].article_id)
+    decider.state.flush()
+    assert written == list(table)  # each key once
+    assert not [key for key in written if key.startswith(b"#a")]  # never held
+    assert "mark" in decider.state[decided[0].article_id]
+    # Had the worker died before the flush, the table would be as it was: the batch is read
+    # again and decided the same way.
+    again = Decider({}, window=WINDOW)
+    again.state.defer()
+    redo = [again.handle(0, m) for m in [message, *partials]]
+    assert [out.dedup for out in redo if isinstance(out, Article)] == [decided[0].dedup]  # type: ignore[union-attr]

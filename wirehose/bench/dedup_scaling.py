@@ -7,7 +7,7 @@ flat: LSH looks up buckets, not the whole window. What can make it grow is the n
 candidates per lookup, so that is reported next to the cost.
 
 Memory is the growth of the resident set while the window filled, per 1k articles: the
-in-memory store (entries with their shingle hashes, and the bucket index). The worker keeps the
+in-memory store (entries with their sketches, and the bucket index). The worker keeps the
 same entries in Faust tables, so this is the right order of magnitude for its state too. It is
 measured in a fresh process (``measure_in_fresh_process``): in the benchmark's own process the
 store would reuse memory the earlier stages freed, and small windows would read near zero.

@@ -2,8 +2,9 @@
 
 The worker's dedup state is two Faust tables (``processors.topology.TABLES``): ``dedup-entries``
 on the bands partitions and ``dedup-decisions`` on the verdicts partitions. What a table costs
-is its keys and values as the worker serialises them (JSON): that is what its changelog topic
-holds once compacted, and what a store on disk keeps. This module drives the same plain
+is its keys and values as the worker serialises them (the compact binary records of
+``processors.dedup.wire``): that is what its changelog topic holds once compacted, and what a
+store on disk keeps. This module drives the same plain
 classes the agents drive (``BandWorker``, ``Decider``) over articles in event-time order, on
 ``partitions`` partitions with dicts for tables, and weighs the tables at the end.
 
@@ -48,9 +49,14 @@ class StateSize:
         }
 
 
-def table_bytes(table: Mapping[str, Any]) -> int:
-    """Keys and values as a JSON-serialised Faust table stores them."""
-    return sum(len(json.dumps(key)) + len(json.dumps(value)) for key, value in table.items())
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, bytes) else len(json.dumps(value))
+
+
+def table_bytes(table: Mapping[Any, Any]) -> int:
+    """Keys and values as the Faust table stores them: bytes as they are (a binary table),
+    anything else as JSON."""
+    return sum(_size(key) + _size(value) for key, value in table.items())
 
 
 def measure(settings: Settings, articles: Sequence[Article], partitions: int) -> StateSize:
@@ -58,8 +64,8 @@ def measure(settings: Settings, articles: Sequence[Article], partitions: int) ->
     partitions, every message delivered at once, and weigh both tables."""
     window = timedelta(hours=settings.dedup_window_hours)
     lateness = timedelta(hours=settings.dedup_lateness_hours)
-    entries: dict[str, Any] = {}
-    decisions: dict[str, Any] = {}
+    entries: dict[bytes, bytes] = {}
+    decisions: dict[bytes, bytes] = {}
     bands = BandWorker(
         entries, threshold=settings.dedup_threshold, window=window, lateness=lateness
     )
