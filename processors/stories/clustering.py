@@ -30,23 +30,23 @@ Stories are never merged afterwards. Method and measurements: docs/stories.md.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Literal, Protocol
 
 from processors.stories.features import (
     StoryFeatures,
-    cosine,
+    cosine_of,
     extract,
     idf,
     shared_figures,
     sublinear,
+    vector_length,
 )
 from wirehose.core.article import Article
 
@@ -83,7 +83,7 @@ Compare = Literal["centroid", "member"]
 
 
 def index_terms(features: StoryFeatures) -> set[str]:
-    heaviest = sorted(features.words, key=lambda w: (-features.words[w], w))[:INDEX_WORDS]
+    heaviest = features.ranked_words[:INDEX_WORDS]
     return set(heaviest) | {f"e:{name}" for name in features.entities}
 
 
@@ -217,11 +217,13 @@ class MemoryStoryState:
                 weight = idf(self.df.get(term, 0), self.docs)
                 for story_id in islice(reversed(posting), POSTING_SCAN):
                     shared[story_id] += weight
-        found = [s for i in shared if since <= (s := self.stories[i]).center <= until]
-        order = lambda s: (-shared[s.story_id], s.story_id)  # noqa: E731
-        if limit is None:
-            return sorted(found, key=order)
-        return heapq.nsmallest(limit, found, key=order)
+        # Sorted as (-weight, id) pairs, with no key function to call for each of them.
+        ranked = sorted(
+            (-weight, story_id)
+            for story_id, weight in shared.items()
+            if since <= self.stories[story_id].center <= until
+        )
+        return [self.stories[story_id] for _, story_id in ranked[:limit]]
 
     def story_of(self, article_id: str) -> str | None:
         member = self.members.get(article_id)
@@ -332,7 +334,8 @@ class StoryClusterer:
         # under the IDF of the moment; a few percent more documents barely move them.
         self._norms: dict[str, tuple[int, int, float, float]] = {}
         self._norms_docs = 0
-        self._members: dict[str, tuple[int, dict[str, float]]] = {}
+        # article id -> (document count, weighted word vector, its length)
+        self._members: dict[str, tuple[int, dict[str, float], float]] = {}
 
     def process(self, article: Article) -> Article:
         known = self.state.story_of(article.article_id)
@@ -340,7 +343,7 @@ class StoryClusterer:
         features = extract(article, story_id or article.article_id)
         if story_id is None:
             story_id, score = self._assign(features)
-            features = extract(article, story_id)
+            features = replace(features, story_id=story_id)  # the story id is all that changes
             log.debug(
                 "story assigned id=%s story=%s score=%.3f", article.article_id, story_id, score
             )
@@ -378,7 +381,7 @@ class StoryClusterer:
         # Ties go to the earliest story id, so the choice does not depend on scan order.
         scored.sort(key=lambda pair: (-pair[0], pair[1].story_id))
         if any(
-            self._previous_edition(features, words, story, weights)
+            self._previous_edition(features, (words, vectors[0][1]), story, weights)
             for _, story in scored[:EDITION_CANDIDATES]
         ):
             scored = [(score, s) for score, s in scored if self._same_edition(features, s)]
@@ -463,7 +466,7 @@ class StoryClusterer:
     def _previous_edition(
         self,
         features: StoryFeatures,
-        words: Mapping[str, float],
+        words: tuple[Mapping[str, float], float],
         story: Story,
         weights: Weights,
     ) -> bool:
@@ -474,7 +477,8 @@ class StoryClusterer:
         more than two outlets' write-ups of one event resemble each other. An earlier member
         with near-copy wording (``strict_threshold``), at least ``RECURRENCE_GAP`` before or
         after, that shares fewer than half the figures is such an edition. A copy keeps its
-        figures, and a copy of an article is dedup's to mark, not this.
+        figures, and a copy of an article is dedup's to mark, not this. ``words`` is the
+        article's weighted word vector and its length.
         """
         if not features.figures:
             return False
@@ -490,21 +494,24 @@ class StoryClusterer:
             checked += 1
             # The figures first: a set comparison, where the wording needs a weighted cosine.
             if shared_figures(features.figures, member.figures) < EDITION_FIGURES and (
-                cosine(words, self._member_words(member, weights)) >= self.strict_threshold
+                cosine_of(*words, *self._member_words(member, weights)) >= self.strict_threshold
             ):
                 return True
         return False
 
-    def _member_words(self, member: StoryFeatures, weights: Weights) -> dict[str, float]:
-        """A member's weighted word vector; the members of a busy story are read again and
-        again, and a few percent more documents barely move their weights."""
+    def _member_words(
+        self, member: StoryFeatures, weights: Weights
+    ) -> tuple[dict[str, float], float]:
+        """A member's weighted word vector and its length; the members of a busy story are read
+        again and again, and a few percent more documents barely move their weights."""
         cached = self._members.get(member.article_id)
         if cached is None or weights.docs > 1.05 * cached[0] + 20:
-            cached = (weights.docs, weights.vector(member.words))
+            vector = weights.vector(member.words)
+            cached = (weights.docs, vector, vector_length(vector))
             self._members[member.article_id] = cached
             if len(self._members) > MEMBER_CACHE:
                 self._members.pop(next(iter(self._members)))
-        return cached[1]
+        return cached[1], cached[2]
 
     @staticmethod
     def _same_edition(features: StoryFeatures, story: Story) -> bool:

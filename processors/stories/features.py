@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property, lru_cache
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -64,6 +65,12 @@ class StoryFeatures:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(self.entities)
+
+    @cached_property
+    def ranked_words(self) -> tuple[str, ...]:
+        """The words, heaviest first (ties in alphabetical order). Sorted once: clustering
+        reads an article's heaviest words when it scores it, files it and evicts it."""
+        return tuple(sorted(self.words, key=lambda w: (-self.words[w], w)))
 
     def terms(self) -> set[str]:
         """Every word and entity (entities prefixed ``e:``): what document frequencies count."""
@@ -150,9 +157,13 @@ def lede_end(body: str) -> int:
 
 def name_key(entity: Entity) -> str:
     """How stories compare a name: a person by surname, anything else by its folded form."""
-    if entity.label == "PERSON":
-        return surname_key(entity.canonical)
-    return fold_name(entity.canonical)
+    return _name_key(entity.label == "PERSON", entity.canonical)
+
+
+@lru_cache(maxsize=65_536)
+def _name_key(person: bool, canonical: str) -> str:
+    # The same names recur in article after article, and folding one is string work each time.
+    return surname_key(canonical) if person else fold_name(canonical)
 
 
 def _story_entities(article: Article) -> list[tuple[Entity, str]]:
@@ -237,11 +248,24 @@ def idf(frequency: int, docs: int) -> float:
     return math.log((docs + PRIOR_DOCS + 1) / (frequency + 1))
 
 
+def vector_length(vector: Mapping[str, float]) -> float:
+    """The Euclidean length of a weighted vector."""
+    return math.sqrt(sum(v * v for v in vector.values()))
+
+
 def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    return cosine_of(a, vector_length(a), b, vector_length(b))
+
+
+def cosine_of(
+    a: Mapping[str, float], a_length: float, b: Mapping[str, float], b_length: float
+) -> float:
+    """``cosine(a, b)`` with both lengths already known: a vector compared with many others
+    (an article with the members of its candidate stories) is measured once."""
     if len(a) > len(b):
         a, b = b, a
     dot = sum(a[term] * b[term] for term in a.keys() & b.keys())
-    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    norm = a_length * b_length
     return dot / norm if norm else 0.0
 
 

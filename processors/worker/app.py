@@ -237,7 +237,7 @@ def create_app(
                         continue
                     try:
                         sink.add(
-                            Article.from_bytes(record.value),
+                            Article.from_internal(record.value),
                             offset=record.offset,
                             partition=record.partition,
                         )

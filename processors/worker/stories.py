@@ -94,7 +94,7 @@ def install_stories(app: faust.App, settings: Settings, *, sink: faust.TopicT) -
                 await pass_remark(sink, record_of(event))
                 continue
             try:
-                article = Article.from_bytes(event.message.value)
+                article = Article.from_internal(event.message.value)
             except DropArticle:  # validated upstream; a bad record here is a bug, not input
                 log.exception(
                     "unreadable article in the stories stage offset=%s", event.message.offset

@@ -37,7 +37,8 @@ _pipeline: EnrichmentPipeline | None = None
 
 
 def _build(settings: Settings, factory: StepsFactory) -> EnrichmentPipeline:
-    return EnrichmentPipeline(Validate(settings.max_body_chars), factory(settings))
+    # The tag stage reads what dedup wrote: articles validated at the door.
+    return EnrichmentPipeline(Validate(settings.max_body_chars, internal=True), factory(settings))
 
 
 def _init_child(settings: Settings, factory: StepsFactory, parent: int) -> None:

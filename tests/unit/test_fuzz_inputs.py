@@ -118,6 +118,22 @@ def test_wire_bytes_give_an_article_or_a_reason(data: bytes, limit: int | None) 
         assert_valid(result)
 
 
+@given(data=wire_bytes, limit=st.one_of(st.none(), st.integers(min_value=0, max_value=50)))
+def test_internal_reading_agrees_with_the_door(data: bytes, limit: int | None) -> None:
+    """``from_internal`` (the stages after the door) accepts exactly what ``from_bytes`` does,
+    the same article, and refuses the rest with the same reason."""
+    door = outcome(lambda: Article.from_bytes(data, max_body_chars=limit), InvalidArticle)
+    inside = outcome(lambda: Article.from_internal(data, max_body_chars=limit), InvalidArticle)
+    if isinstance(door, InvalidArticle):
+        assert isinstance(inside, InvalidArticle)
+        assert inside.reason is door.reason
+    else:
+        assert isinstance(inside, Article)
+        # fetched_at, when the record has none, is the moment of each reading.
+        assert inside.model_copy(update={"fetched_at": door.fetched_at}) == door
+        assert (inside.fetched_at == door.fetched_at) or b'"fetched_at"' not in data
+
+
 # --- JSON Lines -----------------------------------------------------------------------------
 loose_objects = st.one_of(
     st.dictionaries(
@@ -254,6 +270,9 @@ def test_wire_bytes_that_once_escaped_as_other_errors(data: bytes, reason: Reaso
     # OverflowError from the UTC conversion.
     with pytest.raises(InvalidArticle) as err:
         Article.from_bytes(data)
+    assert err.value.reason is reason
+    with pytest.raises(InvalidArticle) as err:
+        Article.from_internal(data)
     assert err.value.reason is reason
 
 

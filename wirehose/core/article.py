@@ -212,6 +212,26 @@ class Article(BaseModel):
         return cls._from_payload(payload, max_body_chars)
 
     @classmethod
+    def from_internal(cls, data: bytes | None, *, max_body_chars: int | None = None) -> Article:
+        """``from_bytes`` for what a stage of this pipeline wrote to an internal topic.
+
+        The same validation, with pydantic's own JSON parser, which takes half the time of
+        ``json.loads`` and a validation of the decoded object: every stage after the door reads
+        each article again, on the worker's one event loop. Anything it refuses, and anything
+        that may hold a surrogate, goes through ``from_bytes``, so a bad record is rejected with
+        the same reason. Articles from outside go through ``from_bytes`` at the door.
+        """
+        if data and not _may_hold_surrogates(data):
+            try:
+                article = cls.model_validate_json(data)
+            except ValidationError:
+                pass
+            else:
+                if max_body_chars is None or len(article.body) <= max_body_chars:
+                    return article
+        return cls.from_bytes(data, max_body_chars=max_body_chars)
+
+    @classmethod
     def from_object(cls, payload: object, *, max_body_chars: int | None = None) -> Article:
         """Validate a decoded JSON value as ``from_bytes`` does; raise ``InvalidArticle``."""
         reject_surrogates(payload)
