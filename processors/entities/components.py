@@ -24,6 +24,7 @@ from wirehose.core.errors import ModelError
 
 # Factories whose component can feed a listener in another component.
 _EMBEDDERS = frozenset({"tok2vec", "transformer", "curated_transformer"})
+_RULERS = frozenset({"entity_ruler"})  # components that set entities by patterns
 
 # One sentence per language for `wirehose model check`: two people and a place.
 SAMPLES: dict[str, str] = {
@@ -47,19 +48,22 @@ def config_file(status: ModelStatus) -> Path:
 def ner_exclude(name: str) -> tuple[str, ...]:
     """The components of pipeline ``name`` that its ``ner`` does not read: load it without them.
 
-    ``ModelError`` when the pipeline is not installed or has no ``ner`` component.
+    A pipeline that finds entities by rules (an ``entity_ruler`` and no ``ner``) is loaded whole. ``ModelError`` when the pipeline is not installed or finds no
+    entities at all.
     """
     # lazy: spaCy takes seconds to import; callers load a pipeline right after anyway
     from spacy.util import load_config
 
     config = load_config(config_file(require_model(name)), interpolate=False)
     pipeline = [str(component) for component in config["nlp"]["pipeline"]]
+    components = config["components"]
     if "ner" not in pipeline:
+        if any(components[c].get("factory") in _RULERS for c in pipeline):
+            return ()  # rule-based entities: its patterns may read any token attribute
         raise ModelError(
             f"spaCy model {name!r} has no ner component (it has {', '.join(pipeline)}): "
             "it cannot tag entities"
         )
-    components = config["components"]
     embed = components["ner"].get("model", {}).get("tok2vec", {})
     keep = {"ner"}
     if "Listener" in str(embed.get("@architectures", "")):
